@@ -2,7 +2,19 @@
 // JSON log format, into invocation facts: one Invocation per REPORT / platform.report,
 // with its failure status, error type and fingerprint joined in by request id (or by
 // log stream order where a format carries no request id).
+//
+// Joining rules (see Parser): signals with a request id join that id's report;
+// signals without one join the invocation running in their log stream (after its
+// START), or, logged before any START, the next invocation of the stream. Those
+// pre-START (init-phase) signals fail it only in formats without INIT_REPORT
+// lines; with INIT_REPORT, only a failed "Phase: invoke" init does, since a
+// failed "Phase: init" is retried. Priority: out of memory > timeout > error; a
+// REPORT Status / platform.report status is authoritative, refined only by
+// out-of-memory signals. Failures whose report is not in the batch are emitted
+// at Flush with Reported false.
 package invocation
+
+import "log/slog"
 
 // Status is how an invocation ended.
 type Status uint8
@@ -66,4 +78,12 @@ type Error struct {
 	Message     string // first line of the message, bounded
 	Fingerprint string // hex of a hash of type + normalized top frame
 	RequestID   string
+}
+
+// LogValue keeps the message and request id (customer data) out of logs.
+func (e *Error) LogValue() slog.Value {
+	if e == nil {
+		return slog.StringValue("<nil>")
+	}
+	return slog.GroupValue(slog.String("type", e.Type), slog.String("fingerprint", e.Fingerprint))
 }

@@ -47,6 +47,13 @@ type Event struct {
 }
 
 // Handler receives the documents and events of a record, in order.
+//
+// The decoder streams: it does not validate a whole document before handing out
+// its header and events. When Decode returns an error, the handler may already
+// have received documents and events of that record (including those of earlier,
+// valid documents of the same record); the caller must then discard everything it
+// accumulated for the record and treat the record as a whole as bad input. A record
+// counts only when Decode returns nil.
 type Handler interface {
 	// Document starts a document; returning false skips its events
 	// (e.g. CONTROL_MESSAGE, or an owner the tenant may not send).
@@ -54,6 +61,7 @@ type Handler interface {
 	// Event is one log event of the current document.
 	Event(d *Document, e *Event)
 	// EndDocument ends the current document (also called after a skipped one).
+	// It is called only for a document that was scanned to its closing brace.
 	EndDocument(d *Document)
 }
 
@@ -65,3 +73,40 @@ var (
 	// ErrTooLarge: the record or body exceeds its size limit (also after decompression).
 	ErrTooLarge = errors.New("too large")
 )
+
+// Limits bound what one record may cost. A zero (or negative) field takes its
+// default from DefaultLimits.
+type Limits struct {
+	// MaxRecordBytes bounds a record's bytes as delivered (compressed or not).
+	MaxRecordBytes int
+	// MaxDecodedBytes bounds a record's bytes after decompression: the gzip bomb
+	// guard. It also bounds a plain record.
+	MaxDecodedBytes int
+	// MaxDocuments bounds the number of concatenated documents in one record.
+	MaxDocuments int
+}
+
+// DefaultLimits are generous for CloudWatch Logs deliveries: a subscription
+// document carries at most one PutLogEvents batch (1 MiB of messages, a few MiB as
+// escaped JSON), a Kinesis record is at most 10 MiB and a Firehose record 1,000 KiB.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxRecordBytes:  10 << 20,
+		MaxDecodedBytes: 32 << 20,
+		MaxDocuments:    10_000,
+	}
+}
+
+func (l Limits) withDefaults() Limits {
+	def := DefaultLimits()
+	if l.MaxRecordBytes <= 0 {
+		l.MaxRecordBytes = def.MaxRecordBytes
+	}
+	if l.MaxDecodedBytes <= 0 {
+		l.MaxDecodedBytes = def.MaxDecodedBytes
+	}
+	if l.MaxDocuments <= 0 {
+		l.MaxDocuments = def.MaxDocuments
+	}
+	return l
+}

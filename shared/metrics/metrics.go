@@ -3,12 +3,29 @@
 // percentiles, billed duration, memory and estimated cost.
 package metrics
 
+import "log/slog"
+
 // Function identifies one Lambda function of one tenant.
 type Function struct {
 	Tenant  string
 	Account string
 	Region  string
 	Name    string
+}
+
+// LogValue logs a function without its full account id (customer identifiers stay
+// out of logs): tenant, region, name and the account's last four digits.
+func (f Function) LogValue() slog.Value {
+	acct := f.Account
+	if len(acct) > 4 {
+		acct = "…" + acct[len(acct)-4:]
+	}
+	return slog.GroupValue(
+		slog.String("tenant", f.Tenant),
+		slog.String("account", acct),
+		slog.String("region", f.Region),
+		slog.String("name", f.Name),
+	)
 }
 
 // Minute is a time bucket: minutes since the Unix epoch.

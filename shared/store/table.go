@@ -16,6 +16,24 @@
 //	ACCT#<account>                             I                            which integration owns an account
 //
 // Tenant ids, account ids, regions and Lambda function names never contain '#'.
+//
+// # Exactly once
+//
+// Delivery is at-least-once, so the unit of idempotency is the source document (a
+// DATA_MESSAGE, identified by a DocID). Every minute-aggregate and error-type item
+// carries a version (ver) and a ledger (docs: the 8-byte ids of the documents
+// already applied to it, newest last). A batch's writes are read-modify-write: one
+// consistent BatchGetItem per 100 items, then one PutItem per item that has
+// something new, conditioned on `attribute_not_exists(pk) OR ver = :v`. Only the
+// parts whose DocID is not in the ledger are merged (exact sums, min and max, and
+// sketch bucket counts), and their ids are appended in the same write, so the
+// deltas and the ledger change atomically. A writer that loses the race re-reads
+// and merges again. A replay finds every id in the ledger and writes nothing.
+//
+// Minute items: inv errs tmo oom cold (counts), dsum dmin dmax (µs), hist (a
+// metrics.Sketch of µs), billed (ms), mem maxMem (MB, largest seen), cost
+// (pico-USD), docs, ver, expiresAt. Error type items: cnt first last (ms),
+// sType sMsg sFp sReq (the first sample), docs, ver.
 package store
 
 // Attribute names of the table's keys and TTL.

@@ -1,0 +1,41 @@
+// Command firehose-receiver is the Firehose HTTP endpoint that the customers'
+// delivery streams send their Lambda logs to, behind a Lambda function URL.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/sightline/sightline/shared/ingest"
+)
+
+func main() {
+	slog.SetDefault(lambdacontext.NewLogger())
+	if err := run(context.Background(), os.Getenv); err != nil {
+		slog.Error("cold start failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string) error {
+	s, err := ingest.ParseSettings(getenv, false)
+	if err != nil {
+		return err
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("aws config: %w", err)
+	}
+	p, dir := ingest.NewLambdaPipeline(s, dynamodb.NewFromConfig(awsCfg), sqs.NewFromConfig(awsCfg), slog.Default())
+	h := &handler{ingest: &ingest.FirehoseReceiver{Pipeline: p, Auth: dir, MaxBody: s.MaxBody, Logger: slog.Default()}}
+	lambda.Start(h.handle)
+	return nil
+}

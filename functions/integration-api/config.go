@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sightline/sightline/shared/integration"
+)
+
+type config struct {
+	table          string
+	templateURL    string // TEMPLATE_URL: https://... (public, versioned) or s3://bucket/key (presigned per link)
+	roleName       string // CUSTOMER_ROLE_NAME
+	layerParameter string // LAYER_ARNS (SSM parameter name)
+	receiverURL    string // RECEIVER_URL
+	eventBusARN    string // EVENT_BUS_ARN (optional)
+	reportTopicARN string // REPORT_TOPIC_ARN: the custom resource's ServiceToken
+	stackRegion    string // STACK_REGION (default us-east-1)
+	regions        []string
+}
+
+// defaultRegions are the commercial regions a new integration covers unless REGIONS says otherwise.
+var defaultRegions = []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2",
+	"eu-west-3", "eu-central-1", "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+	"ap-southeast-1", "ap-southeast-2", "sa-east-1"}
+
+func parseConfig(getenv func(string) string) (config, error) {
+	c := config{table: getenv("TABLE_NAME"), templateURL: getenv("TEMPLATE_URL"), roleName: getenv("CUSTOMER_ROLE_NAME"),
+		layerParameter: getenv("LAYER_ARNS"), receiverURL: getenv("RECEIVER_URL"), eventBusARN: getenv("EVENT_BUS_ARN"),
+		reportTopicARN: getenv("REPORT_TOPIC_ARN"), stackRegion: getenv("STACK_REGION"), regions: defaultRegions}
+	var errs []error
+	for name, v := range map[string]string{"TABLE_NAME": c.table, "TEMPLATE_URL": c.templateURL, "CUSTOMER_ROLE_NAME": c.roleName,
+		"LAYER_ARNS": c.layerParameter, "RECEIVER_URL": c.receiverURL, "REPORT_TOPIC_ARN": c.reportTopicARN} {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s is required", name))
+		}
+	}
+	if u, err := url.Parse(c.templateURL); c.templateURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "s3") || u.Host == "") {
+		errs = append(errs, errors.New("TEMPLATE_URL must be https://... or s3://bucket/key"))
+	}
+	if c.stackRegion == "" {
+		c.stackRegion = "us-east-1"
+	}
+	if !integration.ValidRegion(c.stackRegion) {
+		errs = append(errs, errors.New("STACK_REGION must be a commercial region"))
+	}
+	if r := getenv("REGIONS"); r != "" {
+		c.regions = strings.Split(r, ",")
+		for _, region := range c.regions {
+			if !integration.ValidRegion(region) {
+				errs = append(errs, fmt.Errorf("REGIONS: %q is not a commercial region", region))
+			}
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// linker builds the quick-create link of a new integration. The access key goes
+// to the stack as the NoEcho parameter FirehoseAccessKey (the stack keeps it in
+// a Secrets Manager secret the Firehose streams read).
+func (c config) linker(p integration.Presigner) func(ctx context.Context, created *integration.Created) (string, error) {
+	return func(ctx context.Context, created *integration.Created) (string, error) {
+		tu := c.templateURL
+		if u, err := url.Parse(tu); err == nil && u.Scheme == "s3" {
+			signed, err := integration.PresignedTemplateURL(ctx, p, u.Host, strings.TrimPrefix(u.Path, "/"), 24*time.Hour)
+			if err != nil {
+				return "", err
+			}
+			tu = signed
+		}
+		return integration.QuickCreateURL(integration.QuickCreateParams{
+			Region: c.stackRegion, TemplateURL: tu, StackName: "Sightline-Integration",
+			ExternalID: created.Integration.ExternalID, IntegrationID: created.Integration.ID,
+			Parameters: map[string]string{"ReportTopicArn": c.reportTopicARN, "FirehoseAccessKey": created.AccessKey},
+		})
+	}
+}

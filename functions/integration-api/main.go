@@ -1,0 +1,66 @@
+// Command integration-api serves the integration API (IAM-authorized function URL):
+// create, list and remove integrations, sync the inventory, set the Instrument toggle.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/sightline/sightline/shared/instrument"
+	"github.com/sightline/sightline/shared/integration"
+)
+
+func main() {
+	slog.SetDefault(lambdacontext.NewLogger())
+	if err := run(context.Background(), os.Getenv); err != nil {
+		slog.Error("cold start failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string) error {
+	cfg, err := parseConfig(getenv)
+	if err != nil {
+		return err
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("load AWS config: %w", err)
+	}
+	layers, err := instrument.LoadLayers(ctx, ssm.NewFromConfig(awsCfg), cfg.layerParameter)
+	if err != nil {
+		return err
+	}
+	store := &integration.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.table}
+	roles := &integration.Roles{Base: awsCfg}
+	inst := &instrument.Instrumenter{Store: store, Connect: instrument.RoleConnector(roles),
+		Config: instrument.Config{Layers: layers, RoleName: cfg.roleName, ReceiverURL: cfg.receiverURL, EventBusARN: cfg.eventBusARN}}
+	inv := &integration.Inventory{Store: store, Lambda: func(ctx context.Context, in *integration.Integration, region string) (integration.FunctionLister, error) {
+		c, err := roles.Config(in, "inventory", region)
+		if err != nil {
+			return nil, err
+		}
+		return awslambda.NewFromConfig(c), nil
+	}}
+	svc := &integration.Service{Store: store, Regions: cfg.regions}
+	h := &handler{
+		create: svc.Create,
+		link:   cfg.linker(s3.NewPresignClient(s3.NewFromConfig(awsCfg))),
+		store:  store,
+		sync:   inv.Sync,
+		apply:  inst.Apply,
+		remove: inst.Remove,
+	}
+	lambda.Start(h.handle)
+	return nil
+}

@@ -1,0 +1,142 @@
+package ingest
+
+import (
+	"slices"
+
+	"github.com/sightline/sightline/shared/logs"
+	"github.com/sightline/sightline/shared/metrics"
+	"github.com/sightline/sightline/shared/store"
+)
+
+type aggKey struct {
+	fn     *fnEntry
+	minute metrics.Minute
+}
+
+type errKey struct {
+	fn  *fnEntry
+	typ string
+}
+
+// Batch is one delivery batch, decoded and aggregated in memory, ready to apply.
+type Batch struct {
+	Stats Stats
+
+	ids      []string
+	failures map[int]*RecordError
+
+	functions map[string]*fnEntry
+
+	aggIndex   map[aggKey]int
+	aggregates []store.AggregateUpdate
+	aggRecords [][]int32 // records contributing to each aggregate update
+
+	errIndex   map[errKey]int
+	errorTypes []store.ErrorTypeUpdate
+	errRecords [][]int32
+
+	events       []Event
+	eventRecords []int32
+}
+
+func newBatch(records []logs.Record) *Batch {
+	ids := make([]string, len(records))
+	for i := range records {
+		ids[i] = records[i].ID
+	}
+	return &Batch{
+		ids:       ids,
+		failures:  map[int]*RecordError{},
+		functions: map[string]*fnEntry{},
+		aggIndex:  map[aggKey]int{},
+		errIndex:  map[errKey]int{},
+	}
+}
+
+// fail records a problem of record i; a transient problem wins over a permanent one.
+func (b *Batch) fail(i int, transient bool, err error) {
+	if prev, ok := b.failures[i]; ok && (prev.Transient || !transient) {
+		return
+	}
+	b.failures[i] = &RecordError{Index: i, ID: b.ids[i], Transient: transient, Err: err}
+}
+
+// add folds one document's contribution into the batch's updates.
+func (b *Batch) add(rec int32, d *stagedDoc) {
+	for _, m := range d.minutes {
+		k := aggKey{fn: d.fn, minute: m.minute}
+		i, ok := b.aggIndex[k]
+		if !ok {
+			i = len(b.aggregates)
+			b.aggIndex[k] = i
+			b.aggregates = append(b.aggregates, store.AggregateUpdate{Function: d.fn.fn, Minute: m.minute})
+			b.aggRecords = append(b.aggRecords, nil)
+		}
+		b.aggregates[i].Parts = append(b.aggregates[i].Parts, store.Contribution{Doc: d.id, Agg: m.agg})
+		b.aggRecords[i] = appendUnique(b.aggRecords[i], rec)
+	}
+	for _, e := range d.errs {
+		k := errKey{fn: d.fn, typ: e.typ}
+		i, ok := b.errIndex[k]
+		if !ok {
+			i = len(b.errorTypes)
+			b.errIndex[k] = i
+			b.errorTypes = append(b.errorTypes, store.ErrorTypeUpdate{Function: d.fn.fn, Type: e.typ})
+			b.errRecords = append(b.errRecords, nil)
+		}
+		b.errorTypes[i].Parts = append(b.errorTypes[i].Parts, store.ErrorTypeContribution{
+			Doc: d.id, Count: e.count, FirstSeen: e.first, LastSeen: e.last, Sample: e.sample})
+		b.errRecords[i] = appendUnique(b.errRecords[i], rec)
+	}
+	for _, ev := range d.events {
+		b.events = append(b.events, ev)
+		b.eventRecords = append(b.eventRecords, rec)
+	}
+}
+
+func appendUnique(s []int32, v int32) []int32 {
+	if n := len(s); n > 0 && s[n-1] == v {
+		return s
+	}
+	return append(s, v)
+}
+
+// Aggregates are the batch's aggregate updates: one per (function, minute).
+func (b *Batch) Aggregates() []store.AggregateUpdate { return b.aggregates }
+
+// ErrorTypes are the batch's error-type updates: one per (function, error type).
+func (b *Batch) ErrorTypes() []store.ErrorTypeUpdate { return b.errorTypes }
+
+// Failures lists the records that were not (fully) ingested, in batch order.
+func (b *Batch) Failures() []*RecordError {
+	out := make([]*RecordError, 0, len(b.failures))
+	for _, f := range b.failures {
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(x, y *RecordError) int { return x.Index - y.Index })
+	return out
+}
+
+// FirstTransient returns the first record (in batch order) that must be retried.
+func (b *Batch) FirstTransient() (*RecordError, bool) {
+	var first *RecordError
+	for _, f := range b.failures {
+		if f.Transient && (first == nil || f.Index < first.Index) {
+			first = f
+		}
+	}
+	return first, first != nil
+}
+
+// Functions lists the functions the batch reported on.
+func (b *Batch) Functions() []metrics.Function {
+	seen := map[metrics.Function]bool{}
+	var out []metrics.Function
+	for _, u := range b.aggregates {
+		if !seen[u.Function] {
+			seen[u.Function] = true
+			out = append(out, u.Function)
+		}
+	}
+	return out
+}

@@ -1,0 +1,357 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/sightline/sightline/shared/cost"
+	"github.com/sightline/sightline/shared/invocation"
+	"github.com/sightline/sightline/shared/logs"
+	"github.com/sightline/sightline/shared/metrics"
+	"github.com/sightline/sightline/shared/store"
+	"github.com/sightline/sightline/shared/telemetry"
+)
+
+// EventKind is what an immediate rule looks at.
+type EventKind uint8
+
+const (
+	EventOutOfMemory EventKind = iota + 1
+	EventTimeout
+	EventErrorType
+)
+
+// Event is one fact of a batch that the immediate alert rules evaluate: the first
+// out-of-memory or timeout invocation of a function in a document, or an error type
+// a document reported.
+type Event struct {
+	Kind      EventKind
+	Function  metrics.Function
+	At        int64 // ms since the epoch
+	RequestID string
+	Invocation
+	// Error is the error of the invocation (for EventErrorType: the sample occurrence).
+	Error *invocation.Error
+	// PrevLastSeen is, for EventErrorType, when the function last reported the type
+	// before this batch (0: never); Replayed is true when the store had already
+	// applied every document that reported it.
+	PrevLastSeen int64
+	Replayed     bool
+}
+
+// Invocation is the part of an invocation's facts an alert shows as evidence.
+type Invocation struct {
+	DurationMs      float64
+	MemorySizeMB    int32
+	MaxMemoryUsedMB int32
+}
+
+// fnEntry is a (owner, log group) of the batch, resolved once.
+type fnEntry struct {
+	fn   metrics.Function
+	arch cost.Arch
+	err  error // nil, or why its documents are skipped (permanent or transient)
+}
+
+type minuteAcc struct {
+	minute metrics.Minute
+	agg    *metrics.Aggregate
+}
+
+type errAcc struct {
+	typ         string
+	count       int64
+	first, last int64
+	sample      *invocation.Error
+}
+
+// docState accumulates one document's contribution.
+type docState struct {
+	fn      *fnEntry
+	events  int
+	firstID []byte
+	lastID  []byte
+	minutes []minuteAcc
+	errs    []errAcc
+	events2 []Event // first OOM / timeout of the document
+}
+
+type stagedDoc struct {
+	id      store.DocID
+	fn      *fnEntry
+	minutes []minuteAcc
+	errs    []errAcc
+	events  []Event
+}
+
+// Collector is the hot path: decode, parse, aggregate in memory. It is reused across
+// batches and is not safe for concurrent use.
+type Collector struct {
+	dec       *logs.Decoder
+	parser    *invocation.Parser
+	prices    cost.Prices
+	functions Functions
+
+	// per batch
+	ctx context.Context
+	src Source
+	b   *Batch
+	rec int
+
+	// per record / document
+	staged  []stagedDoc
+	doc     docState
+	skipDoc bool
+	keyBuf  []byte
+}
+
+// NewCollector returns a Collector that prices invocations with prices and maps
+// custom log groups with functions.
+func NewCollector(limits logs.Limits, prices cost.Prices, functions Functions) *Collector {
+	c := &Collector{
+		dec:       logs.NewDecoder(limits),
+		prices:    prices,
+		functions: functions,
+	}
+	c.parser = invocation.NewParser(c)
+	return c
+}
+
+// Collect decodes, parses and aggregates records into a new Batch. It never fails as
+// a whole: every record's problem is in the batch's RecordErrors.
+func (c *Collector) Collect(ctx context.Context, src Source, records []logs.Record) *Batch {
+	b := newBatch(records)
+	c.ctx, c.src, c.b = ctx, src, b
+	defer func() { c.ctx, c.b = nil, nil }()
+	for i := range records {
+		c.rec = i
+		c.staged = c.staged[:0]
+		b.Stats.Records++
+		err := c.dec.Decode(records[i].Data, c)
+		if err == nil {
+			err = c.stagedTransient()
+		}
+		switch {
+		case err == nil:
+			for j := range c.staged {
+				b.add(int32(i), &c.staged[j])
+			}
+		case errors.Is(err, logs.ErrTooLarge):
+			b.Stats.OversizedRecords++
+			b.fail(i, false, err)
+		case errors.Is(err, logs.ErrMalformed):
+			b.Stats.MalformedRecords++
+			b.fail(i, false, err)
+		default:
+			b.Stats.TransientRecords++
+			b.fail(i, true, err)
+		}
+	}
+	return b
+}
+
+// stagedTransient returns the transient lookup error of a staged document's function,
+// if any: the whole record is then retried.
+func (c *Collector) stagedTransient() error {
+	for j := range c.staged {
+		if err := c.staged[j].fn.err; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Document implements logs.Handler.
+func (c *Collector) Document(d *logs.Document) bool {
+	c.b.Stats.Documents++
+	c.skipDoc = true
+	switch d.Type {
+	case logs.MessageControl:
+		c.b.Stats.ControlMessages++
+		return false
+	case logs.MessageData:
+	default:
+		c.b.Stats.MalformedRecords++
+		c.b.fail(c.rec, false, fmt.Errorf("document messageType is neither DATA_MESSAGE nor CONTROL_MESSAGE: %w", logs.ErrMalformed))
+		return false
+	}
+	fe := c.resolve(d)
+	if fe.err != nil {
+		switch {
+		case errors.Is(fe.err, ErrWrongTenant):
+			c.b.Stats.WrongTenantDocs++
+			c.b.fail(c.rec, false, fe.err)
+			return false
+		case errors.Is(fe.err, ErrUnknownLogGroup):
+			c.b.Stats.UnknownLogGroups++
+			c.b.fail(c.rec, false, fe.err)
+			return false
+		}
+		// Transient: stage it so the record is retried.
+		c.staged = append(c.staged, stagedDoc{fn: fe})
+		return false
+	}
+	c.skipDoc = false
+	c.doc = docState{fn: fe, firstID: c.doc.firstID[:0], lastID: c.doc.lastID[:0],
+		minutes: c.doc.minutes[:0], errs: c.doc.errs[:0], events2: c.doc.events2[:0]}
+	c.parser.Stream(d.LogStream)
+	return true
+}
+
+// resolve finds the function entry of a document, once per batch per (owner, group).
+func (c *Collector) resolve(d *logs.Document) *fnEntry {
+	c.keyBuf = append(append(append(c.keyBuf[:0], d.Owner...), 0), d.LogGroup...)
+	if fe, ok := c.b.functions[string(c.keyBuf)]; ok {
+		return fe
+	}
+	fe := &fnEntry{}
+	c.b.functions[string(c.keyBuf)] = fe
+	owner, group := string(d.Owner), string(d.LogGroup)
+	tenant, err := c.src.Tenancy.Tenant(c.ctx, owner)
+	if err != nil {
+		fe.err = err
+		return fe
+	}
+	fe.fn = metrics.Function{Tenant: tenant, Account: owner, Region: c.src.Region}
+	info, ok, err := c.functions.FunctionByLogGroup(c.ctx, tenant, owner, c.src.Region, group)
+	switch {
+	case err != nil:
+		fe.err = err
+	case ok:
+		fe.fn.Name, fe.arch = info.Name, info.Architecture
+	default:
+		name, ok := functionFromLogGroup(group)
+		if !ok {
+			fe.err = &logGroupError{group: group}
+			return fe
+		}
+		fe.fn.Name = name
+	}
+	return fe
+}
+
+type logGroupError struct{ group string }
+
+func (e *logGroupError) Error() string {
+	return "log group " + e.group + ": " + ErrUnknownLogGroup.Error()
+}
+func (e *logGroupError) Unwrap() error { return ErrUnknownLogGroup }
+
+// Event implements logs.Handler.
+func (c *Collector) Event(_ *logs.Document, e *logs.Event) {
+	c.b.Stats.LogEvents++
+	d := &c.doc
+	if d.events == 0 {
+		d.firstID = append(d.firstID[:0], e.ID...)
+	}
+	d.lastID = append(d.lastID[:0], e.ID...)
+	d.events++
+	c.parser.Line(e.Timestamp, e.Message)
+}
+
+// EndDocument implements logs.Handler.
+func (c *Collector) EndDocument(d *logs.Document) {
+	if c.skipDoc {
+		return
+	}
+	c.parser.Flush()
+	doc := &c.doc
+	if doc.events == 0 || (len(doc.minutes) == 0 && len(doc.errs) == 0) {
+		return
+	}
+	s := stagedDoc{
+		id:      documentID(d, doc),
+		fn:      doc.fn,
+		minutes: append([]minuteAcc(nil), doc.minutes...),
+	}
+	if len(doc.errs) > 0 {
+		s.errs = append([]errAcc(nil), doc.errs...)
+	}
+	if len(doc.events2) > 0 {
+		s.events = append([]Event(nil), doc.events2...)
+	}
+	c.staged = append(c.staged, s)
+}
+
+// documentID identifies a document by what CloudWatch Logs made unique about it:
+// its stream, its first and last event ids and its event count.
+func documentID(d *logs.Document, doc *docState) store.DocID {
+	return store.NewDocID(d.Owner, d.LogGroup, d.LogStream, doc.firstID, doc.lastID, doc.events)
+}
+
+// Invocation implements invocation.Sink.
+func (c *Collector) Invocation(inv *invocation.Invocation) {
+	d := &c.doc
+	if inv.Reported {
+		c.b.Stats.Invocations++
+	} else {
+		c.b.Stats.OrphanFailures++
+	}
+	m := metrics.MinuteOf(inv.Time)
+	var agg *metrics.Aggregate
+	for i := range d.minutes {
+		if d.minutes[i].minute == m {
+			agg = d.minutes[i].agg
+			break
+		}
+	}
+	if agg == nil {
+		agg = new(metrics.Aggregate)
+		d.minutes = append(d.minutes, minuteAcc{minute: m, agg: agg})
+	}
+	var price int64
+	if inv.Reported {
+		price = c.prices.Invocation(inv.BilledDurationMs, inv.MemorySizeMB, d.fn.arch)
+	}
+	agg.Add(inv, price)
+
+	// Error types are those of failed invocations' unhandled errors; timeouts and
+	// out-of-memory have counters and rules of their own.
+	if inv.Status == invocation.StatusError && inv.Error != nil && inv.Error.Type != "" {
+		c.errorType(inv)
+	}
+	switch inv.Status {
+	case invocation.StatusOutOfMemory:
+		c.firstEvent(EventOutOfMemory, inv)
+	case invocation.StatusTimeout:
+		c.firstEvent(EventTimeout, inv)
+	}
+}
+
+func (c *Collector) errorType(inv *invocation.Invocation) {
+	d := &c.doc
+	for i := range d.errs {
+		e := &d.errs[i]
+		if e.typ == inv.Error.Type {
+			e.count++
+			e.first = min(e.first, inv.Time)
+			e.last = max(e.last, inv.Time)
+			return
+		}
+	}
+	d.errs = append(d.errs, errAcc{typ: inv.Error.Type, count: 1, first: inv.Time, last: inv.Time, sample: inv.Error})
+}
+
+func (c *Collector) firstEvent(kind EventKind, inv *invocation.Invocation) {
+	d := &c.doc
+	for i := range d.events2 {
+		if d.events2[i].Kind == kind {
+			return
+		}
+	}
+	d.events2 = append(d.events2, Event{
+		Kind:       kind,
+		Function:   d.fn.fn,
+		At:         inv.Time,
+		RequestID:  string(inv.RequestID),
+		Invocation: Invocation{DurationMs: inv.DurationMs, MemorySizeMB: inv.MemorySizeMB, MaxMemoryUsedMB: inv.MaxMemoryUsedMB},
+		Error:      inv.Error,
+	})
+}
+
+// Telemetry implements invocation.Sink.
+func (c *Collector) Telemetry(*telemetry.Payload) { c.b.Stats.TelemetryPayload++ }
+
+// BadLine implements invocation.Sink.
+func (c *Collector) BadLine(error) { c.b.Stats.BadLines++ }
