@@ -28,7 +28,7 @@ unit:
 
 ## synth: synthesize both stacks (builds the Lambda binaries) and lint the templates
 synth:
-	npx cdk synth --all -o cdk.out --quiet
+	npx cdk synth -o cdk.out --quiet
 	cfn-lint cdk.out/SightlineVendor.template.json cdk.out/SightlineCustomer.template.json
 
 ## lambdas: the Lambda binaries for provided.al2023 on arm64

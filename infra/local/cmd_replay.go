@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime"
 
 	"github.com/sightline/sightline/shared/cost"
 )
@@ -21,7 +20,7 @@ func runReplay(ctx context.Context, log *slog.Logger, args []string, stdout, std
 	config := fs.String("config", "", "functions.json: the functions' configuration, as the integration's inventory holds it (timeouts for the rules, custom log groups, architecture for cost)")
 	repeat := fs.Int("repeat", 1, "deliver every batch N times, as an at-least-once source would; the output must not change")
 	batch := fs.Int("batch", 500, "records per Kinesis batch for JSON-lines input")
-	workers := fs.Int("workers", max(2, runtime.NumCPU()), "batches delivered concurrently (as Kinesis shards would)")
+	workers := fs.Int("workers", 1, "batches delivered concurrently, as several Kinesis shards would; 1 (the default) delivers them in order, so the output, alerts included, is the same on every run")
 	tenant := fs.String("tenant", "local", "the local tenant that owns every account in the input")
 	prices := fs.String("prices", "", "override Lambda prices, e.g. x86GBSecond=0.0000166667,arm64GBSecond=0.0000133334,perRequest=0.0000002")
 	if err := fs.Parse(args); err != nil {

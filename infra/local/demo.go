@@ -57,7 +57,7 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string, stdout, stder
 	seed := fs.Int64("seed", 1, "workload seed")
 	invocations := fs.Int("invocations", workload.DefaultInvocations, "invocations over the simulated day")
 	functions := fs.Int("functions", workload.DefaultFunctions, "functions")
-	workers := fs.Int("workers", max(2, runtime.NumCPU()), "batches delivered concurrently")
+	workers := fs.Int("workers", max(2, runtime.NumCPU()), "batches delivered concurrently, as Kinesis shards would (a new error type's alert then carries the occurrence of whichever shard stored it first)")
 	out := fs.String("out", ".local/demo", "where the demo writes its workload files, for `replay`")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -134,7 +134,10 @@ func replay(ctx context.Context, log *slog.Logger, env *localEnv, inv *inventory
 		if c := a.At.Compare(b.At); c != 0 {
 			return c
 		}
-		return strings.Compare(string(a.Rule)+a.Function, string(b.Rule)+b.Function)
+		key := func(x insights.Alert) string {
+			return strings.Join([]string{string(x.Rule), x.Account, x.Region, x.Function, x.ErrorType}, "\x00")
+		}
+		return strings.Compare(key(a), key(b))
 	})
 	return res, nil
 }

@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+
+	"github.com/sightline/sightline/shared/instrument"
+	"github.com/sightline/sightline/shared/integration"
 )
 
 // Context keys read by ConfigFromContext. Their defaults live in cdk.json and are
@@ -33,12 +36,15 @@ const PlaceholderReceiverURL = "https://receiver.invalid/"
 
 // Config is the deploy-time configuration of both stacks.
 type Config struct {
-	VendorAccount    string   // 12-digit account that runs the vendor stack
-	VendorRegion     string   // region of the vendor stack; customers launch their stack here too
-	LogRetentionDays int      // retention of every log group
-	KinesisShards    int      // provisioned shards of the log stream
-	LayerArns        []string // instrumentation layer ARNs (stored in an SSM parameter)
-	ReceiverURL      string   // the firehose-receiver function URL (known after the first vendor deploy)
+	VendorAccount    string // 12-digit account that runs the vendor stack
+	VendorRegion     string // region of the vendor stack; customers launch their stack here too
+	LogRetentionDays int    // retention of every log group
+	KinesisShards    int    // provisioned shards of the log stream
+	// Layers maps "<nodejs|python>/<x86_64|arm64>" to the instrumentation layer
+	// version ARN ("{region}" stands for the function's region). Stored as JSON in
+	// the SSM parameter LayerArnsParameter, read by instrument.LoadLayers.
+	Layers           map[string]string
+	ReceiverURL      string // the firehose-receiver function URL (known after the first vendor deploy)
 	DashboardURL     string
 	AlarmEmail       string   // optional: subscribed to the operations alarm topic
 	CustomerAccounts []string // optional static list admitted by the bus and destination policies
@@ -66,7 +72,6 @@ var ErrInvalidConfig = errors.New("invalid configuration")
 var (
 	accountRe = regexp.MustCompile(`^\d{12}$`)
 	regionRe  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
-	layerRe   = regexp.MustCompile(`^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$`)
 	versionRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,32}$`)
 )
 
@@ -99,10 +104,13 @@ func (c Config) Validate() error {
 	if c.KinesisShards < 1 || c.KinesisShards > 64 {
 		return bad(CtxKinesisShards, "%d not in 1..64", c.KinesisShards)
 	}
-	for _, l := range c.LayerArns {
-		if !layerRe.MatchString(l) {
-			return bad(CtxLayerArns, "%q is not a layer version ARN", l)
-		}
+	if !integration.ValidRegion(c.VendorRegion) {
+		// STACK_REGION of the integration API: its quick-create links use this region.
+		return bad(CtxVendorRegion, "%q is not a region the integration API accepts", c.VendorRegion)
+	}
+	// The exact parser the reinstrumenter and the integration API run at cold start.
+	if _, err := instrument.ParseLayers([]byte(c.LayersJSON())); err != nil {
+		return bad(CtxLayerArns, "%v", err)
 	}
 	if !strings.HasPrefix(c.ReceiverURL, "https://") {
 		return bad(CtxReceiverURL, "%q must be an https URL (Firehose only delivers over TLS)", c.ReceiverURL)
@@ -128,6 +136,19 @@ func (c Config) Validate() error {
 		return bad(CtxMemoryMB, "%d not in 128..10240", c.MemoryMB)
 	}
 	return nil
+}
+
+// LayersJSON is the value of the layer parameter: the Layers map as a JSON object
+// (keys sorted), "{}" when no layer is configured.
+func (c Config) LayersJSON() string {
+	if len(c.Layers) == 0 {
+		return "{}"
+	}
+	b, err := json.Marshal(c.Layers)
+	if err != nil { // a map[string]string always marshals
+		return "{}"
+	}
+	return string(b)
 }
 
 // ContextReader is the part of a construct node ConfigFromContext uses
@@ -189,7 +210,12 @@ func ConfigFromContext(node ContextReader) (Config, error) {
 	str(CtxVendorRegion, &c.VendorRegion)
 	num(CtxLogRetentionDays, &c.LogRetentionDays)
 	num(CtxKinesisShards, &c.KinesisShards)
-	list(CtxLayerArns, &c.LayerArns)
+	if v, ok := get(CtxLayerArns); ok && err == nil {
+		c.Layers, err = toLayers(v)
+		if err != nil {
+			err = fmt.Errorf("%w: %s: %w", ErrInvalidConfig, CtxLayerArns, err)
+		}
+	}
 	str(CtxReceiverURL, &c.ReceiverURL)
 	str(CtxDashboardURL, &c.DashboardURL)
 	str(CtxAlarmEmail, &c.AlarmEmail)
@@ -221,6 +247,34 @@ func toInt(v any) (int, error) {
 	default:
 		return 0, fmt.Errorf("want a number, got %T", v)
 	}
+}
+
+// toLayers reads the layerArns context: a JSON object {"nodejs/arm64": "arn:...", ...}
+// from cdk.json or as a -c string; an empty list (the old default) means none.
+func toLayers(v any) (map[string]string, error) {
+	switch l := v.(type) {
+	case map[string]any:
+		out := make(map[string]string, len(l))
+		for k, e := range l {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("layer %q is %T, want a string", k, e)
+			}
+			out[k] = s
+		}
+		return out, nil
+	case []any:
+		if len(l) == 0 {
+			return nil, nil
+		}
+	case string:
+		var out map[string]string
+		if err := json.Unmarshal([]byte(strings.TrimSpace(l)), &out); err != nil {
+			return nil, fmt.Errorf(`want a JSON object {"nodejs/arm64": "arn:aws:lambda:{region}:...:layer:name:1", ...}: %w`, err)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf(`want an object mapping "<nodejs|python>/<x86_64|arm64>" to a layer version ARN, got %T`, v)
 }
 
 func toList(v any) ([]string, error) {

@@ -20,9 +20,10 @@ func TestConfigFromContext(t *testing.T) {
 		"defaults": {ctx: fakeContext{}, check: func(c Config) bool { return reflect.DeepEqual(c, DefaultConfig()) }},
 		"cdk.json types": {
 			ctx: fakeContext{CtxVendorAccount: "111122223333", CtxLogRetentionDays: float64(14),
-				CtxLayerArns: []any{"arn:aws:lambda:us-east-1:111122223333:layer:x:3"}},
+				CtxLayerArns: map[string]any{"nodejs/arm64": "arn:aws:lambda:{region}:111122223333:layer:x:3"}},
 			check: func(c Config) bool {
-				return c.VendorAccount == "111122223333" && c.LogRetentionDays == 14 && len(c.LayerArns) == 1
+				return c.VendorAccount == "111122223333" && c.LogRetentionDays == 14 &&
+					c.LayersJSON() == `{"nodejs/arm64":"arn:aws:lambda:{region}:111122223333:layer:x:3"}`
 			},
 		},
 		"-c strings": {
@@ -38,10 +39,19 @@ func TestConfigFromContext(t *testing.T) {
 		"bad retention":         {ctx: fakeContext{CtxLogRetentionDays: float64(10)}, wantErr: true},
 		"fractional number":     {ctx: fakeContext{CtxKinesisShards: 1.5}, wantErr: true},
 		"http receiver":         {ctx: fakeContext{CtxReceiverURL: "http://x.example"}, wantErr: true},
-		"bad layer":             {ctx: fakeContext{CtxLayerArns: "arn:aws:lambda:us-east-1:1:layer:x"}, wantErr: true},
+		"-c layer object": {ctx: fakeContext{CtxLayerArns: `{"python/x86_64": "arn:aws:lambda:eu-west-1:111122223333:layer:p:9"}`},
+			check: func(c Config) bool {
+				return c.Layers["python/x86_64"] == "arn:aws:lambda:eu-west-1:111122223333:layer:p:9"
+			}},
+		"empty list is none":    {ctx: fakeContext{CtxLayerArns: []any{}}, check: func(c Config) bool { return c.LayersJSON() == "{}" }},
+		"layer list":            {ctx: fakeContext{CtxLayerArns: []any{"arn:aws:lambda:us-east-1:111122223333:layer:x:3"}}, wantErr: true},
+		"bad layer ARN":         {ctx: fakeContext{CtxLayerArns: `{"nodejs/arm64": "arn:aws:lambda:us-east-1:1:layer:x"}`}, wantErr: true},
+		"bad layer key":         {ctx: fakeContext{CtxLayerArns: `{"java/arm64": "arn:aws:lambda:us-east-1:111122223333:layer:x:3"}`}, wantErr: true},
+		"non-commercial region": {ctx: fakeContext{CtxVendorRegion: "us-gov-west-1"}, wantErr: true},
 		"vendor as customer":    {ctx: fakeContext{CtxCustomerAccounts: "123456789012"}, wantErr: true},
 		"wrong type":            {ctx: fakeContext{CtxVendorAccount: float64(1)}, wantErr: true},
-		"bad JSON list":         {ctx: fakeContext{CtxLayerArns: "[oops"}, wantErr: true},
+		"bad JSON list":         {ctx: fakeContext{CtxCustomerAccounts: "[oops"}, wantErr: true},
+		"bad layer JSON":        {ctx: fakeContext{CtxLayerArns: "{oops"}, wantErr: true},
 		"memory too small":      {ctx: fakeContext{CtxMemoryMB: "64"}, wantErr: true},
 	}
 	for name, tc := range tests {

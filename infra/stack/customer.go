@@ -124,6 +124,7 @@ func NewCustomerStack(scope constructs.Construct, id string, props *CustomerProp
 		"Holds only copies of log batches Firehose failed to deliver, written by the Firehose role and expiring after 14 days. Server access logs would need a second bucket in the customer's account for no added assurance; API access is already recorded by the account's CloudTrail.")
 
 	secret := awssecretsmanager.NewSecret(st, jsii.String("FirehoseAccessKeySecret"), &awssecretsmanager.SecretProps{
+		SecretName:  jsii.String(CustomerAccessKeySecret),
 		Description: jsii.String("Access key the Sightline Firehose stream presents to the Sightline endpoint"),
 		SecretObjectValue: &map[string]awscdk.SecretValue{
 			"api_key": awscdk.SecretValue_CfnParameter(accessKey),
@@ -140,6 +141,7 @@ func NewCustomerStack(scope constructs.Construct, id string, props *CustomerProp
 	s3LogStream := deliveryLogs.AddStream(jsii.String("BackupDelivery"), nil)
 
 	firehoseRole := awsiam.NewRole(st, jsii.String("FirehoseRole"), &awsiam.RoleProps{
+		RoleName: jsii.String(CustomerFirehoseRoleName),
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("firehose.amazonaws.com"), &awsiam.ServicePrincipalOpts{
 			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
 		}),
@@ -148,15 +150,19 @@ func NewCustomerStack(scope constructs.Construct, id string, props *CustomerProp
 	secret.GrantRead(firehoseRole, nil)
 	deliveryLogs.GrantWrite(firehoseRole)
 	failedObjects := *c.FailedBucket.BucketArn() + "/*"
+	// The same role serves the streams Sightline creates in other regions (package
+	// instrument), which back up to sightline-logs-backup-<account>-<region>.
+	regionBuckets := fmt.Sprintf("arn:%s:s3:::%s%s-*", *awscdk.Aws_PARTITION(), CustomerBackupBucketPrefix, *awscdk.Aws_ACCOUNT_ID())
+	regionObjects := regionBuckets + "/*"
 	firehoseRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("BackupFailedBatches"),
 		Actions: jsii.Strings("s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket",
 			"s3:ListBucketMultipartUploads", "s3:PutObject"),
-		Resources: jsii.Strings(*c.FailedBucket.BucketArn(), failedObjects),
+		Resources: jsii.Strings(*c.FailedBucket.BucketArn(), failedObjects, regionBuckets, regionObjects),
 	}))
 	suppress(firehoseRole, true, "AwsSolutions-IAM5",
-		"Firehose names backup objects itself, so object-level actions need the object wildcard of this one bucket (the actions are the exact list Firehose documents for S3 backup).",
-		"Resource::"+nagForm(st, failedObjects))
+		"Firehose names backup objects itself, so object-level actions need the object wildcard of the backup buckets: this stack's bucket and the sightline-logs-backup-<this account>-<region> buckets Sightline creates for the streams of other regions (the actions are the exact list Firehose documents for S3 backup).",
+		"Resource::"+nagForm(st, failedObjects), "Resource::"+nagForm(st, regionBuckets), "Resource::"+nagForm(st, regionObjects))
 
 	c.DeliveryStream = awskinesisfirehose.NewCfnDeliveryStream(st, jsii.String("DeliveryStream"), &awskinesisfirehose.CfnDeliveryStreamProps{
 		DeliveryStreamName: jsii.String(CustomerDeliveryStream),
@@ -217,6 +223,7 @@ func NewCustomerStack(scope constructs.Construct, id string, props *CustomerProp
 	// in other regions).
 	sightlineStreams := fmt.Sprintf("arn:%s:firehose:*:%s:deliverystream/%s*", *awscdk.Aws_PARTITION(), *awscdk.Aws_ACCOUNT_ID(), ManagedPrefix)
 	logsRole := awsiam.NewRole(st, jsii.String("LogsToFirehoseRole"), &awsiam.RoleProps{
+		RoleName: jsii.String(CustomerLogsRoleName),
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("logs.amazonaws.com"), &awsiam.ServicePrincipalOpts{
 			Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{
 				"aws:SourceArn": fmt.Sprintf("arn:%s:logs:*:%s:*", *awscdk.Aws_PARTITION(), *awscdk.Aws_ACCOUNT_ID()),
@@ -236,6 +243,7 @@ func NewCustomerStack(scope constructs.Construct, id string, props *CustomerProp
 	// --- CloudTrail events to the vendor bus -----------------------------------
 	vendorBus := fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s", *awscdk.Aws_PARTITION(), cfg.VendorRegion, vendor, EventBusName)
 	forwardRole := awsiam.NewRole(st, jsii.String("ForwardEventsRole"), &awsiam.RoleProps{
+		RoleName: jsii.String(CustomerEventsRoleName),
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), &awsiam.ServicePrincipalOpts{
 			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
 		}),
@@ -257,7 +265,7 @@ func NewCustomerStack(scope constructs.Construct, id string, props *CustomerProp
 			"detail":      *pattern.Detail,
 		},
 		Targets: &[]interface{}{&awsevents.CfnRule_TargetProperty{
-			Id:      jsii.String("SightlineBus"),
+			Id:      jsii.String(CustomerForwardTargetID),
 			Arn:     jsii.String(vendorBus),
 			RoleArn: forwardRole.RoleArn(),
 		}},
@@ -310,7 +318,7 @@ func NewCustomerStack(scope constructs.Construct, id string, props *CustomerProp
 		}},
 	})
 	suppress(c.Role, false, "AwsSolutions-IAM5",
-		"lambda:ListFunctions has no resource-level permissions. Every other wildcard is scoped to this account (and, for layers and the log destination, to the Sightline account): Lambda functions and /aws/lambda/* log groups in any region (their names are not known in advance and any of them may be instrumented), Sightline's own sightline-* rules and delivery streams, and the Sightline layers. Writes are limited to UpdateFunctionConfiguration, subscription filters, and sightline-* resources; iam:PassRole names the three roles of this stack with iam:PassedToService.",
+		"lambda:ListFunctions has no resource-level permissions. Every other wildcard is scoped to this account (and, for layers and the log destination, to the Sightline account): Lambda functions and /aws/lambda/* log groups in any region (their names are not known in advance and any of them may be instrumented), Sightline's own sightline-* rules and delivery streams, and the Sightline layers. Writes are limited to UpdateFunctionConfiguration, /aws/lambda/* log groups and their subscription filters, and sightline-* resources (rules, delivery streams, backup buckets named sightline-logs-backup-<this account>-*); iam:PassRole names the three roles of this stack with iam:PassedToService.",
 		customerRoleWildcards(st, cfg)...)
 
 	// --- report to the vendor --------------------------------------------------
@@ -358,7 +366,7 @@ func CustomerTrustPolicy(cfg Config, externalID *string) map[string]interface{} 
 const (
 	arnFunctions      = "arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:function:*"
 	arnLambdaLogs     = "arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/aws/lambda/*"
-	arnAllLogGroups   = "arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*"
+	arnBackupBuckets  = "arn:${AWS::Partition}:s3:::" + CustomerBackupBucketPrefix + "${AWS::AccountId}-*"
 	arnManagedRules   = "arn:${AWS::Partition}:events:*:${AWS::AccountId}:rule/" + ManagedPrefix + "*"
 	arnManagedStreams = "arn:${AWS::Partition}:firehose:*:${AWS::AccountId}:deliverystream/" + ManagedPrefix + "*"
 )
@@ -386,29 +394,30 @@ func CustomerRoleStatements(cfg Config, passRoles map[string]interface{}) []inte
 	return []interface{}{
 		// ListFunctions does not support resource-level permissions.
 		stmt("ListFunctions", []string{"lambda:ListFunctions"}, "*"),
-		stmt("ReadAndInstrumentFunctions", []string{"lambda:GetFunctionConfiguration", "lambda:UpdateFunctionConfiguration"},
+		// instrument reads a function with GetFunction and merges its changes
+		// with UpdateFunctionConfiguration (adding a layer needs GetLayerVersion).
+		stmt("ReadAndInstrumentFunctions", []string{"lambda:GetFunction", "lambda:UpdateFunctionConfiguration"},
 			sub(arnFunctions)),
 		stmt("UseSightlineLayers", []string{"lambda:GetLayerVersion"}, sub(arnVendorLayers(cfg))),
+		// The log group may not exist yet (a function that never ran).
 		stmt("ManageSubscriptionFilters",
-			[]string{"logs:DescribeSubscriptionFilters", "logs:PutSubscriptionFilter", "logs:DeleteSubscriptionFilter"},
+			[]string{"logs:CreateLogGroup", "logs:DescribeSubscriptionFilters", "logs:PutSubscriptionFilter", "logs:DeleteSubscriptionFilter"},
 			sub(arnLambdaLogs), sub(arnVendorDestination(cfg))),
-		stmt("ReadLambdaLogs", []string{"logs:FilterLogEvents", "logs:GetLogEvents"}, sub(arnLambdaLogs)),
-		stmt("DescribeLogGroups", []string{"logs:DescribeLogGroups"}, sub(arnAllLogGroups)),
 		stmt("ManageSightlineRules",
-			[]string{"events:DescribeRule", "events:PutRule", "events:DeleteRule", "events:EnableRule", "events:DisableRule",
-				"events:PutTargets", "events:RemoveTargets", "events:ListTargetsByRule"},
+			[]string{"events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets"},
 			sub(arnManagedRules)),
 		stmt("ManageSightlineStreams",
-			[]string{"firehose:DescribeDeliveryStream", "firehose:CreateDeliveryStream", "firehose:DeleteDeliveryStream",
-				"firehose:UpdateDestination", "firehose:TagDeliveryStream"},
+			[]string{"firehose:DescribeDeliveryStream", "firehose:CreateDeliveryStream", "firehose:DeleteDeliveryStream"},
 			sub(arnManagedStreams)),
+		// The backup bucket of a stream Sightline creates in another region.
+		stmt("CreateBackupBuckets", []string{"s3:CreateBucket"}, sub(arnBackupBuckets)),
 		pass,
 	}
 }
 
 func customerRoleWildcards(st awscdk.Stack, cfg Config) []string {
 	out := []string{"Resource::*"}
-	for _, a := range []string{arnFunctions, arnVendorLayers(cfg), arnLambdaLogs, arnVendorDestination(cfg), arnAllLogGroups, arnManagedRules, arnManagedStreams} {
+	for _, a := range []string{arnFunctions, arnVendorLayers(cfg), arnLambdaLogs, arnVendorDestination(cfg), arnManagedRules, arnManagedStreams, arnBackupBuckets} {
 		out = append(out, "Resource::"+flattenRef(sub(a)))
 	}
 	return out

@@ -47,10 +47,34 @@ const (
 	// NotifySecretPrefix is the Secrets Manager name prefix of notification channel
 	// secrets; the notifier may read only these.
 	NotifySecretPrefix = "sightline/notify/"
-	// LayerArnsParameter is the SSM parameter (StringList) holding the layer ARNs.
+	// LayerArnsParameter is the SSM parameter (String, a JSON object) holding the
+	// layer map; LAYER_ARNS of the reinstrumenter and the integration API.
 	LayerArnsParameter = "/sightline/layer-arns"
+	// NotifyParameterPrefix is the SSM name prefix of notification channel secrets
+	// kept as SecureString parameters ("ssm:<name>" references).
+	NotifyParameterPrefix = "/sightline/notify/"
 	// TemplateKeyPrefix is where the customer template is uploaded in the template bucket.
 	TemplateKeyPrefix = "customer/"
+)
+
+// Names in the customer account that package instrument uses by default (see
+// instrument.Config): the customer stack creates these for the stack's region and
+// instrument reuses them (IAM is global) when it sets up another region.
+const (
+	// CustomerLogsRoleName is passed to CloudWatch Logs by subscription filters.
+	CustomerLogsRoleName = ManagedPrefix + "cwl-to-firehose"
+	// CustomerFirehoseRoleName is the Firehose streams' role (access-key secret, backup bucket).
+	CustomerFirehoseRoleName = ManagedPrefix + "firehose"
+	// CustomerEventsRoleName lets the forwarding rules put events on the vendor bus.
+	CustomerEventsRoleName = ManagedPrefix + "events-forwarder"
+	// CustomerAccessKeySecret is the Secrets Manager secret holding the Firehose access key.
+	CustomerAccessKeySecret = "sightline/firehose-access-key"
+	// CustomerBackupBucketPrefix prefixes the per-region backup buckets instrument
+	// creates: sightline-logs-backup-<account>-<region>.
+	CustomerBackupBucketPrefix = ManagedPrefix + "logs-backup-"
+	// CustomerForwardTargetID is the forwarding rule's target id (instrument's PutTargets
+	// uses the same id, so it overwrites the stack's target instead of adding a second).
+	CustomerForwardTargetID = "sightline"
 )
 
 // VendorRoleName is the IAM role name of a vendor Lambda function.
@@ -58,7 +82,7 @@ func VendorRoleName(fn string) string { return VendorRolePrefix + fn }
 
 // CustomerTrustedFunctions are the vendor functions whose roles may assume the
 // customer role: the reinstrumenter (drift repair) and the integration API
-// (instrument toggle, inventory sync, log drill-down).
+// (instrument toggle, inventory sync).
 func CustomerTrustedFunctions() []string { return []string{FnReinstrumenter, FnIntegrationAPI} }
 
 // TemplateKey is the object key of a customer template version in the template bucket.

@@ -33,7 +33,10 @@ func testConfig() Config {
 	c.VendorAccount = "111122223333"
 	c.VendorRegion = "eu-west-1"
 	c.ReceiverURL = "https://abc123.lambda-url.eu-west-1.on.aws/"
-	c.LayerArns = []string{"arn:aws:lambda:eu-west-1:111122223333:layer:sightline-extension:7"}
+	c.Layers = map[string]string{
+		"nodejs/arm64":  "arn:aws:lambda:{region}:111122223333:layer:sightline-node-arm64:7",
+		"python/x86_64": "arn:aws:lambda:{region}:111122223333:layer:sightline-python-x86:7",
+	}
 	c.CustomerAccounts = []string{"444455556666"}
 	c.AlarmEmail = "ops@example.com"
 	return c
@@ -125,7 +128,8 @@ func nagFindingsOfBadStack(t *testing.T) []string {
 
 // TestVendorWithoutStaticAccounts covers the SaaS default: no customer accounts in
 // context, so CloudFormation writes no bus or destination policy (the integration
-// API admits accounts at runtime) and the template still passes cdk-nag.
+// API is not granted to admit accounts either; see docs/deploy.md) and the template
+// still passes cdk-nag.
 func TestVendorWithoutStaticAccounts(t *testing.T) {
 	cfg := testConfig()
 	cfg.CustomerAccounts = nil

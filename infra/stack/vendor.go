@@ -3,7 +3,7 @@ package stack
 import (
 	"errors"
 	"fmt"
-	"strconv"
+	"sort"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -132,40 +132,18 @@ func NewVendorStack(scope constructs.Construct, id string, props *VendorProps) (
 		"This queue is itself the dead-letter destination: the Kinesis event source mapping's on-failure destination and the EventBridge targets' DLQ. Nothing consumes it automatically, so a redrive DLQ behind it would never receive messages; the DLQ-not-empty alarm watches it.")
 
 	// --- functions -------------------------------------------------------------
-	layerParam := awsssm.NewStringListParameter(st, jsii.String("LayerArns"), &awsssm.StringListParameterProps{
-		ParameterName:   jsii.String(LayerArnsParameter),
-		StringListValue: jsii.Strings(layerValues(cfg.LayerArns)...),
-		Description:     jsii.String("Sightline instrumentation layer ARNs (\"none\" when not configured)"),
+	layerParam := awsssm.NewStringParameter(st, jsii.String("LayerArns"), &awsssm.StringParameterProps{
+		ParameterName: jsii.String(LayerArnsParameter),
+		StringValue:   jsii.String(cfg.LayersJSON()),
+		Description:   jsii.String("Sightline instrumentation layers: JSON object \"<nodejs|python>/<x86_64|arm64>\" -> layer version ARN"),
 	})
 	for _, name := range Functions() {
 		v.Functions[name] = newFunction(st, name, cfg, retention, props.LambdaCode(name))
 	}
 	fn := v.Functions
-	tableName := v.Table.TableName()
-	queueURL := v.AlertQueue.QueueUrl()
-	region := st.Region()
-	env := map[string]map[string]*string{
-		FnKinesisConsumer:   {"TABLE_NAME": tableName, "ALERT_QUEUE_URL": queueURL, "DELIVERY_REGION": region},
-		FnFirehoseReceiver:  {"TABLE_NAME": tableName, "ALERT_QUEUE_URL": queueURL, "MAX_BODY_BYTES": jsii.String(strconv.Itoa(4 << 20))},
-		FnFirehoseTransform: {"TABLE_NAME": tableName, "ALERT_QUEUE_URL": queueURL, "DELIVERY_REGION": region},
-		FnInsightsEvaluator: {"TABLE_NAME": tableName, "ALERT_QUEUE_URL": queueURL},
-		FnNotifier:          {"TABLE_NAME": tableName, "DASHBOARD_URL": jsii.String(cfg.DashboardURL)},
-		FnReinstrumenter:    {"TABLE_NAME": tableName, "CUSTOMER_ROLE_NAME": jsii.String(CustomerRoleName), "LAYER_ARNS": layerParam.ParameterName()},
-		FnIntegrationAPI:    {"TABLE_NAME": tableName, "CUSTOMER_ROLE_NAME": jsii.String(CustomerRoleName)},
-		FnIntegrationEvents: {"TABLE_NAME": tableName},
-	}
-	for name, vars := range env {
-		for k, val := range vars {
-			fn[name].AddEnvironment(jsii.String(k), val, nil)
-		}
-	}
-	for _, name := range Functions() {
-		v.Table.GrantReadWriteData(fn[name])
-	}
 	for _, name := range []string{FnKinesisConsumer, FnFirehoseReceiver, FnFirehoseTransform, FnInsightsEvaluator} {
 		v.AlertQueue.GrantSendMessages(fn[name])
 	}
-	layerParam.GrantRead(fn[FnReinstrumenter])
 
 	// --- log path 1: Kinesis + CloudWatch Logs destination ---------------------
 	v.Stream = awskinesis.NewStream(st, jsii.String("LogStream"), &awskinesis.StreamProps{
@@ -189,8 +167,9 @@ func NewVendorStack(scope constructs.Construct, id string, props *VendorProps) (
 		TargetArn:       v.Stream.StreamArn(),
 	})
 	if len(cfg.CustomerAccounts) == 0 {
-		// No static list: the integration API owns the destination policy
-		// (PutDestinationPolicy); CloudFormation must not write an empty one.
+		// No static list: CloudFormation must not write an empty policy. Nothing
+		// admits accounts at runtime yet (no function calls PutDestinationPolicy);
+		// see "Admitting customer accounts" in docs/deploy.md.
 		dest.Node().DefaultChild().(awscdk.CfnResource).AddPropertyDeletionOverride(jsii.String("DestinationPolicy"))
 	} else {
 		dest.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -251,9 +230,18 @@ func NewVendorStack(scope constructs.Construct, id string, props *VendorProps) (
 		Actions:   jsii.Strings("ses:SendEmail"),
 		Resources: jsii.Strings(sesIdentities),
 	}))
+	// Channel secrets may also be SSM SecureString parameters ("ssm:<name>"
+	// references); the aws/ssm key's policy already admits SSM callers of this account.
+	notifyParams := fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s*", *st.Partition(), *st.Region(), *st.Account(),
+		strings.TrimPrefix(NotifyParameterPrefix, "/"))
+	fn[FnNotifier].AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadNotificationParameters"),
+		Actions:   jsii.Strings("ssm:GetParameter"),
+		Resources: jsii.Strings(notifyParams),
+	}))
 	suppress(fn[FnNotifier].Role(), true, "AwsSolutions-IAM5",
-		"Scoped to name prefixes in this account and region: channel secrets are created by operators under sightline/notify/ (Secrets Manager appends a random suffix, so an exact ARN is impossible), SNS channel topics are named sightline-notify-*, and SES sending identities are verified by the operator after deploy. Only GetSecretValue, sns:Publish and ses:SendEmail are granted.",
-		"Resource::"+nagForm(st, notifySecrets), "Resource::"+nagForm(st, notifyTopics), "Resource::"+nagForm(st, sesIdentities))
+		"Scoped to name prefixes in this account and region: channel secrets are created by operators under sightline/notify/ in Secrets Manager (which appends a random suffix, so an exact ARN is impossible) or as SecureString parameters under /sightline/notify/, SNS channel topics are named sightline-notify-*, and SES sending identities are verified by the operator after deploy. Only GetSecretValue, ssm:GetParameter, sns:Publish and ses:SendEmail are granted.",
+		"Resource::"+nagForm(st, notifySecrets), "Resource::"+nagForm(st, notifyParams), "Resource::"+nagForm(st, notifyTopics), "Resource::"+nagForm(st, sesIdentities))
 
 	// --- CloudTrail bus and re-instrumenter ------------------------------------
 	v.Bus = awsevents.NewEventBus(st, jsii.String("LambdaEventsBus"), &awsevents.EventBusProps{
@@ -327,25 +315,46 @@ func NewVendorStack(scope constructs.Construct, id string, props *VendorProps) (
 		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
 	})
 	templateKey := TemplateKey(cfg.CustomerVersion)
-	templateURL := fmt.Sprintf("https://%s.s3.%s.%s/%s", *v.Templates.BucketName(), *st.Region(), *st.UrlSuffix(), templateKey)
-	fn[FnIntegrationAPI].AddEnvironment(jsii.String("TEMPLATE_URL"), jsii.String(templateURL), nil)
 	templateObjects := *v.Templates.BucketArn() + "/" + TemplateKeyPrefix + "*"
 	fn[FnIntegrationAPI].AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("PresignCustomerTemplate"),
 		Actions:   jsii.Strings("s3:GetObject"),
 		Resources: jsii.Strings(templateObjects),
 	}))
-	// Admitting an integrated account to the bus and the logs destination at runtime.
-	fn[FnIntegrationAPI].AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("AdmitAccountsToBus"),
-		Actions:   jsii.Strings("events:PutPermission", "events:RemovePermission"),
-		Resources: jsii.Strings(*v.Bus.EventBusArn()),
-	}))
-	fn[FnIntegrationAPI].AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("AdmitAccountsToLogDestination"),
-		Actions:   jsii.Strings("logs:PutDestinationPolicy"),
-		Resources: jsii.Strings(destinationArn(st)),
-	}))
+	// The layer map is read once per cold start (instrument.LoadLayers).
+	for _, name := range []string{FnReinstrumenter, FnIntegrationAPI} {
+		awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+			Grantee:      fn[name],
+			Actions:      jsii.Strings("ssm:GetParameter"),
+			ResourceArns: jsii.Strings(*layerParam.ParameterArn()),
+		})
+	}
+	// Each function gets exactly the DynamoDB actions its code calls (TableActions).
+	for _, name := range Functions() {
+		v.Table.Grant(fn[name], *jsii.Strings(TableActions(name)...)...)
+	}
+	env := FunctionEnvironment(EnvironmentRefs{
+		Table:         v.Table.TableName(),
+		AlertQueueURL: v.AlertQueue.QueueUrl(),
+		Region:        st.Region(),
+		DashboardURL:  jsii.String(cfg.DashboardURL),
+		LayerParam:    layerParam.ParameterName(),
+		ReceiverURL:   v.ReceiverURL.Url(),
+		EventBusARN:   v.Bus.EventBusArn(),
+		ReportTopic:   v.Topic.TopicArn(),
+		TemplateURL:   jsii.String("s3://" + *v.Templates.BucketName() + "/" + templateKey),
+	})
+	for _, name := range Functions() {
+		vars := env[name]
+		keys := make([]string, 0, len(vars))
+		for k := range vars {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // a stable template
+		for _, k := range keys {
+			fn[name].AddEnvironment(jsii.String(k), vars[k], nil)
+		}
+	}
 	apiURL := fn[FnIntegrationAPI].AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_AWS_IAM})
 	for _, name := range CustomerTrustedFunctions() {
 		suppress(fn[name].Role(), true, "AwsSolutions-IAM5",
@@ -476,13 +485,6 @@ func attrType(t store.KeyType) awsdynamodb.AttributeType {
 		return awsdynamodb.AttributeType_NUMBER
 	}
 	return awsdynamodb.AttributeType_STRING
-}
-
-func layerValues(arns []string) []string {
-	if len(arns) == 0 {
-		return []string{"none"}
-	}
-	return arns
 }
 
 func destinationArn(st awscdk.Stack) string {

@@ -62,33 +62,33 @@ func (b *Batch) fail(i int, transient bool, err error) {
 }
 
 // add folds one document's contribution into the batch's updates.
-func (b *Batch) add(rec int32, d *stagedDoc) {
-	for _, m := range d.minutes {
-		k := aggKey{fn: d.fn, minute: m.minute}
+func (b *Batch) add(rec int32, id store.DocID, fn *fnEntry, minutes []minuteAcc, errs []errAcc, evs []Event) {
+	for _, m := range minutes {
+		k := aggKey{fn: fn, minute: m.minute}
 		i, ok := b.aggIndex[k]
 		if !ok {
 			i = len(b.aggregates)
 			b.aggIndex[k] = i
-			b.aggregates = append(b.aggregates, store.AggregateUpdate{Function: d.fn.fn, Minute: m.minute})
+			b.aggregates = append(b.aggregates, store.AggregateUpdate{Function: fn.fn, Minute: m.minute, Parts: make([]store.Contribution, 0, 2)})
 			b.aggRecords = append(b.aggRecords, nil)
 		}
-		b.aggregates[i].Parts = append(b.aggregates[i].Parts, store.Contribution{Doc: d.id, Agg: m.agg})
+		b.aggregates[i].Parts = append(b.aggregates[i].Parts, store.Contribution{Doc: id, Agg: m.agg})
 		b.aggRecords[i] = appendUnique(b.aggRecords[i], rec)
 	}
-	for _, e := range d.errs {
-		k := errKey{fn: d.fn, typ: e.typ}
+	for _, e := range errs {
+		k := errKey{fn: fn, typ: e.typ}
 		i, ok := b.errIndex[k]
 		if !ok {
 			i = len(b.errorTypes)
 			b.errIndex[k] = i
-			b.errorTypes = append(b.errorTypes, store.ErrorTypeUpdate{Function: d.fn.fn, Type: e.typ})
+			b.errorTypes = append(b.errorTypes, store.ErrorTypeUpdate{Function: fn.fn, Type: e.typ})
 			b.errRecords = append(b.errRecords, nil)
 		}
 		b.errorTypes[i].Parts = append(b.errorTypes[i].Parts, store.ErrorTypeContribution{
-			Doc: d.id, Count: e.count, FirstSeen: e.first, LastSeen: e.last, Sample: e.sample})
+			Doc: id, Count: e.count, FirstSeen: e.first, LastSeen: e.last, Sample: e.sample})
 		b.errRecords[i] = appendUnique(b.errRecords[i], rec)
 	}
-	for _, ev := range d.events {
+	for _, ev := range evs {
 		b.events = append(b.events, ev)
 		b.eventRecords = append(b.eventRecords, rec)
 	}

@@ -77,13 +77,16 @@ type docState struct {
 	events2 []Event // first OOM / timeout of the document
 }
 
+// stagedDoc is a document's contribution, held until its record decodes to the
+// end (a record that turns out malformed contributes nothing). Its parts are ranges
+// of the Collector's staging arenas.
 type stagedDoc struct {
-	id      store.DocID
-	fn      *fnEntry
-	minutes []minuteAcc
-	errs    []errAcc
-	events  []Event
+	id                 store.DocID
+	fn                 *fnEntry
+	minutes, errs, evs span
 }
+
+type span struct{ from, to int }
 
 // Collector is the hot path: decode, parse, aggregate in memory. It is reused across
 // batches and is not safe for concurrent use.
@@ -100,15 +103,26 @@ type Collector struct {
 	rec int
 
 	// per record / document
-	staged  []stagedDoc
-	doc     docState
-	skipDoc bool
-	keyBuf  []byte
+	staged     []stagedDoc
+	stagedMins []minuteAcc
+	stagedErrs []errAcc
+	stagedEvs  []Event
+	doc        docState
+	skipDoc    bool
+	keyBuf     []byte
+
+	// aggregates are reused from batch to batch: a Batch is valid until the next
+	// Collect.
+	aggPool []*metrics.Aggregate
+	nextAgg int
 }
 
 // NewCollector returns a Collector that prices invocations with prices and maps
-// custom log groups with functions.
+// custom log groups with functions (nil: NoInventory).
 func NewCollector(limits logs.Limits, prices cost.Prices, functions Functions) *Collector {
+	if functions == nil {
+		functions = NoInventory{}
+	}
 	c := &Collector{
 		dec:       logs.NewDecoder(limits),
 		prices:    prices,
@@ -123,10 +137,11 @@ func NewCollector(limits logs.Limits, prices cost.Prices, functions Functions) *
 func (c *Collector) Collect(ctx context.Context, src Source, records []logs.Record) *Batch {
 	b := newBatch(records)
 	c.ctx, c.src, c.b = ctx, src, b
+	c.nextAgg = 0
 	defer func() { c.ctx, c.b = nil, nil }()
 	for i := range records {
 		c.rec = i
-		c.staged = c.staged[:0]
+		c.staged, c.stagedMins, c.stagedErrs, c.stagedEvs = c.staged[:0], c.stagedMins[:0], c.stagedErrs[:0], c.stagedEvs[:0]
 		b.Stats.Records++
 		err := c.dec.Decode(records[i].Data, c)
 		if err == nil {
@@ -135,7 +150,7 @@ func (c *Collector) Collect(ctx context.Context, src Source, records []logs.Reco
 		switch {
 		case err == nil:
 			for j := range c.staged {
-				b.add(int32(i), &c.staged[j])
+				c.commit(int32(i), &c.staged[j])
 			}
 		case errors.Is(err, logs.ErrTooLarge):
 			b.Stats.OversizedRecords++
@@ -260,18 +275,38 @@ func (c *Collector) EndDocument(d *logs.Document) {
 	if doc.events == 0 || (len(doc.minutes) == 0 && len(doc.errs) == 0) {
 		return
 	}
-	s := stagedDoc{
-		id:      documentID(d, doc),
-		fn:      doc.fn,
-		minutes: append([]minuteAcc(nil), doc.minutes...),
-	}
-	if len(doc.errs) > 0 {
-		s.errs = append([]errAcc(nil), doc.errs...)
-	}
-	if len(doc.events2) > 0 {
-		s.events = append([]Event(nil), doc.events2...)
-	}
+	s := stagedDoc{id: documentID(d, doc), fn: doc.fn}
+	s.minutes.from = len(c.stagedMins)
+	c.stagedMins = append(c.stagedMins, doc.minutes...)
+	s.minutes.to = len(c.stagedMins)
+	s.errs.from = len(c.stagedErrs)
+	c.stagedErrs = append(c.stagedErrs, doc.errs...)
+	s.errs.to = len(c.stagedErrs)
+	s.evs.from = len(c.stagedEvs)
+	c.stagedEvs = append(c.stagedEvs, doc.events2...)
+	s.evs.to = len(c.stagedEvs)
 	c.staged = append(c.staged, s)
+}
+
+// commit folds a staged document of record rec into the batch.
+func (c *Collector) commit(rec int32, d *stagedDoc) {
+	c.b.add(rec, d.id, d.fn, c.stagedMins[d.minutes.from:d.minutes.to], c.stagedErrs[d.errs.from:d.errs.to], c.stagedEvs[d.evs.from:d.evs.to])
+}
+
+// newAggregate returns an empty aggregate, reusing those of the previous batch.
+func (c *Collector) newAggregate() *metrics.Aggregate {
+	if c.nextAgg < len(c.aggPool) {
+		a := c.aggPool[c.nextAgg]
+		c.nextAgg++
+		d := a.Durations
+		d.Reset()
+		*a = metrics.Aggregate{Durations: d}
+		return a
+	}
+	a := new(metrics.Aggregate)
+	c.aggPool = append(c.aggPool, a)
+	c.nextAgg++
+	return a
 }
 
 // documentID identifies a document by what CloudWatch Logs made unique about it:
@@ -297,7 +332,7 @@ func (c *Collector) Invocation(inv *invocation.Invocation) {
 		}
 	}
 	if agg == nil {
-		agg = new(metrics.Aggregate)
+		agg = c.newAggregate()
 		d.minutes = append(d.minutes, minuteAcc{minute: m, agg: agg})
 	}
 	var price int64
@@ -352,6 +387,10 @@ func (c *Collector) firstEvent(kind EventKind, inv *invocation.Invocation) {
 
 // Telemetry implements invocation.Sink.
 func (c *Collector) Telemetry(*telemetry.Payload) { c.b.Stats.TelemetryPayload++ }
+
+// TelemetrySummary implements invocation.SummarySink: ingest verifies and counts
+// telemetry payloads; it does not keep them.
+func (c *Collector) TelemetrySummary(telemetry.Summary) { c.b.Stats.TelemetryPayload++ }
 
 // BadLine implements invocation.Sink.
 func (c *Collector) BadLine(error) { c.b.Stats.BadLines++ }

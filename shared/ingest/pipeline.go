@@ -52,9 +52,6 @@ type Pipeline struct {
 
 // NewPipeline returns a Pipeline writing to st.
 func NewPipeline(st aggregateStore, cfg Config) *Pipeline {
-	if cfg.Functions == nil {
-		cfg.Functions = NoInventory{}
-	}
 	if cfg.Rules == nil {
 		cfg.Rules = NoRules{}
 	}

@@ -19,8 +19,15 @@ const (
 	Period = 5 * time.Minute
 	// DurationWindow is the window of approaching_timeout and unusual_duration.
 	DurationWindow = 60 * time.Minute
-	// ScheduledDedup is the de-duplication window of the three scheduled rules.
+	// ScheduledDedup is the de-duplication window of approaching_timeout (the
+	// seed's: no new alert if one fired in the past 60 minutes).
 	ScheduledDedup = 60 * time.Minute
+	// RecurringDedup is the de-duplication window of unusual_duration and
+	// escalated_invocations, which the seed leaves open: their conditions recur
+	// (a function with ordinary latency variance has a 2x-median invocation in most
+	// hours; a traffic ramp passes its previous high every hour until the 48-hour
+	// baseline holds a full cycle), so they fire at most once a day per function.
+	RecurringDedup = 24 * time.Hour
 )
 
 // MinuteStats is what the scheduled rules need of one minute aggregate.
@@ -262,7 +269,7 @@ func (e *Evaluator) evaluate(ctx context.Context, fn metrics.Function, end time.
 	}
 	var errs []error
 	for _, a := range cands {
-		ok, err := emit(ctx, e.Alerts, e.Sink, a, ScheduledDedup)
+		ok, err := emit(ctx, e.Alerts, e.Sink, a, DedupWindow(a.Rule))
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -345,3 +352,11 @@ func (c Config) rules(fn metrics.Function, end time.Time, w Window, timeout time
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// DedupWindow is how long after firing a scheduled rule stays quiet for a function.
+func DedupWindow(r Rule) time.Duration {
+	if r == RuleApproachingTimeout {
+		return ScheduledDedup
+	}
+	return RecurringDedup
+}

@@ -403,3 +403,30 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestUnusualDurationDedup24Hours: an outlier every hour fires once a day, and
+// again once 24 hours have passed since the alert.
+func TestUnusualDurationDedup24Hours(t *testing.T) {
+	s := newSeries()
+	for m := minuteAt(end.Add(-2 * time.Hour)); m < minuteAt(end.Add(27*time.Hour)); m++ {
+		s.add(fnOrders, m, 5, 100)
+		if m%60 == 30 {
+			s.add(fnOrders, m, 1, 1000)
+		}
+	}
+	e, sink, _ := newEvaluator(s, 0)
+	var fired []string
+	for now := end; !now.After(end.Add(25 * time.Hour)); now = now.Add(Period) {
+		if _, err := e.Run(context.Background(), now); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range sink.Drain() {
+			if a.Rule == RuleUnusualDuration {
+				fired = append(fired, a.At.Sub(end).String())
+			}
+		}
+	}
+	if want := []string{"0s", "24h0m0s"}; strings.Join(fired, ",") != strings.Join(want, ",") {
+		t.Fatalf("unusual_duration fired at %v, want %v", fired, want)
+	}
+}

@@ -111,6 +111,16 @@ func (p *Parser) text(ts int64, m []byte) {
 
 // telemetryLine decodes a SERVERLESS_TELEMETRY line (or chunk) of the current stream.
 func (p *Parser) telemetryLine(line []byte) {
+	if ss, ok := p.sink.(SummarySink); ok {
+		s, complete, err := p.tel.DecodeSummary(p.cur.name, firstLine(line))
+		switch {
+		case err != nil:
+			p.sink.BadLine(err)
+		case complete:
+			ss.TelemetrySummary(s)
+		}
+		return
+	}
 	pl, err := p.tel.Decode(p.cur.name, firstLine(line))
 	switch {
 	case err != nil:

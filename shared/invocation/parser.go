@@ -19,6 +19,14 @@ type Sink interface {
 	BadLine(err error)
 }
 
+// SummarySink is a Sink that only counts telemetry payloads: when the Parser's
+// sink implements it, payloads are verified and summarised (telemetry's
+// DecodeSummary) instead of decoded into a Payload, which costs far less.
+type SummarySink interface {
+	Sink
+	TelemetrySummary(s telemetry.Summary)
+}
+
 // ErrMalformed: a platform line (REPORT, INIT_REPORT, platform.*) whose fields
 // cannot be read. The line is counted and skipped, or emitted with what was read.
 var ErrMalformed = errors.New("invocation: malformed platform line")
@@ -153,6 +161,12 @@ func (p *Parser) Stream(logStream []byte) {
 	if p.cur != nil && bytes.Equal(p.cur.name, logStream) {
 		return
 	}
+	// The first stream of a batch is found without the index, so the common case —
+	// one stream per document — never allocates an index key.
+	if len(p.streams) > 0 && bytes.Equal(p.streams[0].name, logStream) {
+		p.cur = p.streams[0]
+		return
+	}
 	if i, ok := p.index[string(logStream)]; ok {
 		p.cur = p.streams[i]
 		return
@@ -165,7 +179,9 @@ func (p *Parser) Stream(logStream []byte) {
 	}
 	s := p.streams[n]
 	s.reset(logStream)
-	p.index[string(logStream)] = n
+	if n > 0 {
+		p.index[string(logStream)] = n
+	}
 	p.cur = s
 }
 

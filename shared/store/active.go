@@ -44,7 +44,9 @@ func activePK(hour int64, shard int) string {
 }
 
 // MarkActive records that fn had data in hour (hours since the Unix epoch). The
-// item expires 3 hours after the start of the hour. A Table remembers what it
+// item expires 3 hours after the start of the hour, or after now for data that
+// arrives later than that (a replay of old logs), so that the scheduled rules
+// that run on it still find it. A Table remembers what it
 // marked, so a warm Lambda writes each function-hour once; a failed write is not
 // remembered.
 func (t *Table) MarkActive(ctx context.Context, fn metrics.Function, hour int64) error {
@@ -62,12 +64,13 @@ func (t *Table) MarkActive(ctx context.Context, fn metrics.Function, hour int64)
 		return nil
 	}
 	pk, sk := activePK(hour, ActiveShard(fn)), functionID(fn)
+	expires := max(hour*3600, t.opts.Now().Unix()) + activeTTL
 	_, err := t.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(t.name),
 		Item: item{
 			PartitionKey: &ddbtypes.AttributeValueMemberS{Value: pk},
 			SortKey:      &ddbtypes.AttributeValueMemberS{Value: sk},
-			TTLAttribute: number(hour*3600 + activeTTL),
+			TTLAttribute: number(expires),
 		},
 	})
 	if err != nil {
@@ -75,15 +78,15 @@ func (t *Table) MarkActive(ctx context.Context, fn metrics.Function, hour int64)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.active[k] = struct{}{}
-	// Forget hours whose items have expired.
-	if now := t.opts.Now().Unix() / 3600; now > t.pruned {
-		for k := range t.active {
-			if k.hour < now-activeTTL/3600 {
+	t.active[k] = expires
+	// Forget function-hours whose items have expired.
+	if now := t.opts.Now().Unix(); now/3600 > t.pruned {
+		for k, exp := range t.active {
+			if exp <= now {
 				delete(t.active, k)
 			}
 		}
-		t.pruned = now
+		t.pruned = now / 3600
 	}
 	return nil
 }

@@ -78,8 +78,8 @@ type Table struct {
 	log  *slog.Logger
 
 	mu     sync.Mutex
-	active map[activeKey]struct{} // function-hours already marked by this process
-	pruned int64                  // the hour up to which active was last pruned
+	active map[activeKey]int64 // function-hours already marked by this process: their expiry (epoch s)
+	pruned int64               // the hour up to which active was last pruned
 }
 
 // New returns the table name reached through api.
@@ -106,7 +106,7 @@ func New(api API, name string, opts Options) *Table {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Table{api: api, name: name, opts: opts, log: log, active: map[activeKey]struct{}{}}
+	return &Table{api: api, name: name, opts: opts, log: log, active: map[activeKey]int64{}}
 }
 
 // Name is the DynamoDB table name.

@@ -16,12 +16,26 @@ import (
 // payloads per log stream. The zero value is ready to use; a Decoder is not safe
 // for concurrent use. Call Flush at the end of each batch.
 type Decoder struct {
+	summaries bool // set by DecodeSummary for one call
+	completed bool
+	summary   Summary
+
 	pending  map[string]*partial // stream + "\x00" + payload id
 	rejected map[string]struct{} // payloads already rejected this batch: later chunks are dropped silently
 	bytes    int                 // base64 bytes held by pending
 	zr       *gzip.Reader
+	br       bytes.Reader
+	limit    io.LimitedReader
 	raw      []byte
 	js       bytes.Buffer
+}
+
+// Summary is what DecodeSummary reports of a payload.
+type Summary struct {
+	Spans   int
+	Errors  int
+	Sampled bool
+	Bytes   int // decompressed JSON bytes
 }
 
 type partial struct {
@@ -151,22 +165,27 @@ func (d *Decoder) decodeBody(b64 []byte) (*Payload, error) {
 		return nil, fmt.Errorf("base64: %v: %w", err, ErrCorrupt)
 	}
 	raw := d.raw[:n]
+	d.br.Reset(raw)
 	if d.zr == nil {
-		d.zr, err = gzip.NewReader(bytes.NewReader(raw))
+		d.zr, err = gzip.NewReader(&d.br)
 	} else {
-		err = d.zr.Reset(bytes.NewReader(raw))
+		err = d.zr.Reset(&d.br)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("gzip: %v: %w", err, ErrCorrupt)
 	}
 	d.zr.Multistream(false)
 	d.js.Reset()
-	m, err := d.js.ReadFrom(io.LimitReader(d.zr, MaxPayloadBytes+1))
+	d.limit = io.LimitedReader{R: d.zr, N: MaxPayloadBytes + 1}
+	m, err := d.js.ReadFrom(&d.limit)
 	if err != nil {
 		return nil, fmt.Errorf("gzip: %v: %w", err, ErrCorrupt)
 	}
 	if m > MaxPayloadBytes {
 		return nil, fmt.Errorf("more than %d bytes decompressed: %w", MaxPayloadBytes, ErrTooLarge)
+	}
+	if d.summaries {
+		return nil, d.summarise()
 	}
 	p := new(Payload)
 	if err := json.Unmarshal(d.js.Bytes(), p); err != nil {
@@ -230,4 +249,33 @@ func atoi(b []byte) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, true
+}
+
+// summarise checks the decompressed JSON of a payload and records its Summary.
+func (d *Decoder) summarise() error {
+	f, err := scanSummary(d.js.Bytes())
+	switch {
+	case err != nil:
+		return fmt.Errorf("json: %v: %w", err, ErrCorrupt)
+	case !f.object || !f.traceID:
+		return fmt.Errorf("payload is not an object with a trace id: %w", ErrCorrupt)
+	case f.spans > MaxSpans:
+		return fmt.Errorf("%d spans, limit %d: %w", f.spans, MaxSpans, ErrTooLarge)
+	}
+	d.summary = Summary{Spans: f.spans, Errors: f.errors, Sampled: f.sampled, Bytes: d.js.Len()}
+	d.completed = true
+	return nil
+}
+
+// DecodeSummary is Decode for a caller that only needs to count payloads (ingest):
+// the base64, the gzip stream and its checksum and the JSON are all verified, but
+// spans and tags are counted rather than copied, without allocating. complete is
+// false while a chunk is held for the rest of its payload.
+func (d *Decoder) DecodeSummary(stream, line []byte) (s Summary, complete bool, err error) {
+	d.summaries, d.completed = true, false
+	defer func() { d.summaries = false }()
+	if _, err := d.Decode(stream, line); err != nil {
+		return Summary{}, false, err
+	}
+	return d.summary, d.completed, nil
 }
