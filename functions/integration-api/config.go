@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/sightline/sightline/shared/integration"
 )
@@ -17,8 +16,8 @@ type config struct {
 	roleName       string // CUSTOMER_ROLE_NAME
 	layerParameter string // LAYER_ARNS (SSM parameter name)
 	receiverURL    string // RECEIVER_URL
-	eventBusARN    string // EVENT_BUS_ARN (optional)
-	reportTopicARN string // REPORT_TOPIC_ARN: the custom resource's ServiceToken
+	eventBusARN    string // EVENT_BUS_ARN: forwarding target, and the bus accounts are admitted to
+	destinationARN string // LOG_DESTINATION_ARN: the log destination accounts are admitted to
 	stackRegion    string // STACK_REGION (default us-east-1)
 	regions        []string
 }
@@ -31,16 +30,21 @@ var defaultRegions = []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2"
 func parseConfig(getenv func(string) string) (config, error) {
 	c := config{table: getenv("TABLE_NAME"), templateURL: getenv("TEMPLATE_URL"), roleName: getenv("CUSTOMER_ROLE_NAME"),
 		layerParameter: getenv("LAYER_ARNS"), receiverURL: getenv("RECEIVER_URL"), eventBusARN: getenv("EVENT_BUS_ARN"),
-		reportTopicARN: getenv("REPORT_TOPIC_ARN"), stackRegion: getenv("STACK_REGION"), regions: defaultRegions}
+		destinationARN: getenv("LOG_DESTINATION_ARN"), stackRegion: getenv("STACK_REGION"), regions: defaultRegions}
 	var errs []error
 	for name, v := range map[string]string{"TABLE_NAME": c.table, "TEMPLATE_URL": c.templateURL, "CUSTOMER_ROLE_NAME": c.roleName,
-		"LAYER_ARNS": c.layerParameter, "RECEIVER_URL": c.receiverURL, "REPORT_TOPIC_ARN": c.reportTopicARN} {
+		"LAYER_ARNS": c.layerParameter, "RECEIVER_URL": c.receiverURL, "EVENT_BUS_ARN": c.eventBusARN, "LOG_DESTINATION_ARN": c.destinationARN} {
 		if v == "" {
 			errs = append(errs, fmt.Errorf("%s is required", name))
 		}
 	}
 	if u, err := url.Parse(c.templateURL); c.templateURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "s3") || u.Host == "") {
 		errs = append(errs, errors.New("TEMPLATE_URL must be https://... or s3://bucket/key"))
+	}
+	if c.eventBusARN != "" && c.destinationARN != "" {
+		if _, err := integration.NewAdmission(nil, nil, nil, c.eventBusARN, c.destinationARN); err != nil {
+			errs = append(errs, fmt.Errorf("EVENT_BUS_ARN / LOG_DESTINATION_ARN: %w", err))
+		}
 	}
 	if c.stackRegion == "" {
 		c.stackRegion = "us-east-1"
@@ -59,23 +63,20 @@ func parseConfig(getenv func(string) string) (config, error) {
 	return c, errors.Join(errs...)
 }
 
-// linker builds the quick-create link of a new integration. The access key goes
-// to the stack as the NoEcho parameter FirehoseAccessKey (the stack keeps it in
-// a Secrets Manager secret the Firehose streams read).
+// linker builds the quick-create link of a new (or reissued) integration. The
+// access key goes to the stack as the NoEcho parameter FirehoseAccessKey (the
+// stack keeps it in a Secrets Manager secret the Firehose stream reads). An
+// s3:// template is presigned now, for integration.TemplateURLTTL.
 func (c config) linker(p integration.Presigner) func(ctx context.Context, created *integration.Created) (string, error) {
 	return func(ctx context.Context, created *integration.Created) (string, error) {
 		tu := c.templateURL
 		if u, err := url.Parse(tu); err == nil && u.Scheme == "s3" {
-			signed, err := integration.PresignedTemplateURL(ctx, p, u.Host, strings.TrimPrefix(u.Path, "/"), 24*time.Hour)
+			signed, err := integration.PresignedTemplateURL(ctx, p, u.Host, strings.TrimPrefix(u.Path, "/"), integration.TemplateURLTTL)
 			if err != nil {
 				return "", err
 			}
 			tu = signed
 		}
-		return integration.QuickCreateURL(integration.QuickCreateParams{
-			Region: c.stackRegion, TemplateURL: tu, StackName: "Sightline-Integration",
-			ExternalID: created.Integration.ExternalID, IntegrationID: created.Integration.ID,
-			Parameters: map[string]string{"ReportTopicArn": c.reportTopicARN, "FirehoseAccessKey": created.AccessKey},
-		})
+		return integration.IntegrationLink(c.stackRegion, tu, created)
 	}
 }

@@ -39,18 +39,30 @@ type Batch struct {
 	eventRecords []int32
 }
 
-func newBatch(records []logs.Record) *Batch {
-	ids := make([]string, len(records))
-	for i := range records {
-		ids[i] = records[i].ID
-	}
+func newBatch() *Batch {
 	return &Batch{
-		ids:       ids,
 		failures:  map[int]*RecordError{},
 		functions: map[string]*fnEntry{},
 		aggIndex:  map[aggKey]int{},
 		errIndex:  map[errKey]int{},
 	}
+}
+
+// reset empties the batch for records, keeping its maps' and slices' storage: a
+// Collector reuses one Batch, so steady-state ingest does not allocate per batch.
+func (b *Batch) reset(records []logs.Record) {
+	b.Stats = Stats{}
+	b.ids = b.ids[:0]
+	for i := range records {
+		b.ids = append(b.ids, records[i].ID)
+	}
+	clear(b.failures)
+	clear(b.functions)
+	clear(b.aggIndex)
+	clear(b.errIndex)
+	b.aggregates, b.aggRecords = b.aggregates[:0], b.aggRecords[:0]
+	b.errorTypes, b.errRecords = b.errorTypes[:0], b.errRecords[:0]
+	b.events, b.eventRecords = b.events[:0], b.eventRecords[:0]
 }
 
 // fail records a problem of record i; a transient problem wins over a permanent one.
@@ -69,8 +81,17 @@ func (b *Batch) add(rec int32, id store.DocID, fn *fnEntry, minutes []minuteAcc,
 		if !ok {
 			i = len(b.aggregates)
 			b.aggIndex[k] = i
-			b.aggregates = append(b.aggregates, store.AggregateUpdate{Function: fn.fn, Minute: m.minute, Parts: make([]store.Contribution, 0, 2)})
-			b.aggRecords = append(b.aggRecords, nil)
+			// Reuse the parts and records storage an earlier batch left at i.
+			var parts []store.Contribution
+			var recs []int32
+			if i < cap(b.aggregates) {
+				parts = b.aggregates[:i+1][i].Parts[:0]
+			}
+			if i < cap(b.aggRecords) {
+				recs = b.aggRecords[:i+1][i][:0]
+			}
+			b.aggregates = append(b.aggregates, store.AggregateUpdate{Function: fn.fn, Minute: m.minute, Parts: parts})
+			b.aggRecords = append(b.aggRecords, recs)
 		}
 		b.aggregates[i].Parts = append(b.aggregates[i].Parts, store.Contribution{Doc: id, Agg: m.agg})
 		b.aggRecords[i] = appendUnique(b.aggRecords[i], rec)

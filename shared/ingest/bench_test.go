@@ -165,3 +165,45 @@ func (l *lineCollector) Event(_ *logs.Document, e *logs.Event) {
 		l.err = l.fn(e.Message)
 	}
 }
+
+// BenchmarkPipelineVsGunzip alternates, inside every iteration, one gunzip-only
+// pass and one pipeline pass over the same records and reports the ratio of their
+// times (gunzip/pipeline: the pipeline's throughput as a fraction of gunzip's).
+// Interleaving keeps the ratio honest on a machine whose load varies during the
+// run, where two separate benchmarks would each see a different machine.
+func BenchmarkPipelineVsGunzip(b *testing.B) {
+	for _, name := range []string{"plain", "telemetry"} {
+		b.Run(name, func(b *testing.B) {
+			s := benchSetOf(b, name)
+			c := ingest.NewCollector(logs.DefaultLimits(), cost.DefaultPrices, inventoryOf(s.w.Functions))
+			dec := logs.NewDecoder(logs.DefaultLimits())
+			src := ingest.Source{Region: "us-east-1", Tenancy: everyAccount("t")}
+			ctx := context.Background()
+			b.SetBytes(2 * s.w.Stats.RawBytes)
+			var gz, pipe time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				for _, bt := range s.batches {
+					for _, r := range bt.Records {
+						if _, err := dec.Gunzip(r.Data); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				for _, p := range s.payloads {
+					if _, err := dec.Gunzip(p); err != nil {
+						b.Fatal(err)
+					}
+				}
+				t1 := time.Now()
+				for _, bt := range s.batches {
+					c.Collect(ctx, src, bt.Records)
+				}
+				gz, pipe = gz+t1.Sub(t0), pipe+time.Since(t1)
+			}
+			b.ReportMetric(float64(gz)/float64(pipe), "pipeline/gunzip")
+			b.ReportMetric(float64(s.w.Stats.RawBytes)*float64(b.N)/pipe.Seconds()/1e6, "pipeline-MB/s")
+			b.ReportMetric(float64(s.w.Stats.RawBytes)*float64(b.N)/gz.Seconds()/1e6, "gunzip-MB/s")
+		})
+	}
+}

@@ -111,8 +111,9 @@ type Collector struct {
 	skipDoc    bool
 	keyBuf     []byte
 
-	// aggregates are reused from batch to batch: a Batch is valid until the next
-	// Collect.
+	// The batch and its aggregates are reused from batch to batch: a Batch is valid
+	// until the next Collect.
+	batch   *Batch
 	aggPool []*metrics.Aggregate
 	nextAgg int
 }
@@ -132,10 +133,15 @@ func NewCollector(limits logs.Limits, prices cost.Prices, functions Functions) *
 	return c
 }
 
-// Collect decodes, parses and aggregates records into a new Batch. It never fails as
-// a whole: every record's problem is in the batch's RecordErrors.
+// Collect decodes, parses and aggregates records into a Batch, which stays valid
+// until the next Collect (the Collector reuses its storage). It never fails as a
+// whole: every record's problem is in the batch's Failures.
 func (c *Collector) Collect(ctx context.Context, src Source, records []logs.Record) *Batch {
-	b := newBatch(records)
+	if c.batch == nil {
+		c.batch = newBatch()
+	}
+	b := c.batch
+	b.reset(records)
 	c.ctx, c.src, c.b = ctx, src, b
 	c.nextAgg = 0
 	defer func() { c.ctx, c.b = nil, nil }()

@@ -21,7 +21,8 @@ import (
 	"github.com/sightline/sightline/shared/store"
 )
 
-// The DynamoDB Local process is started on first use and stopped by TestMain.
+// The DynamoDB Local process (and moto_server, in aws_test.go) is started on
+// first use and stopped by TestMain.
 var (
 	ddbOnce sync.Once
 	ddbProc *emulator.Process
@@ -31,8 +32,10 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if ddbProc != nil {
-		ddbProc.Stop()
+	for _, p := range []*emulator.Process{ddbProc, motoProc} {
+		if p != nil {
+			p.Stop()
+		}
 	}
 	os.Exit(code)
 }

@@ -99,6 +99,22 @@ func NewPending(req CreateRequest, now time.Time) (*Created, error) {
 	return &Created{Integration: in, AccessKey: accessKey}, nil
 }
 
+// Reissue gives a pending integration a new access key, for a new quick-create
+// link when the first one expired or was lost: only the key's hash is stored, so
+// a link cannot be rebuilt with the old key. An active or removed integration
+// keeps its key (ErrInvalid).
+func (s *Service) Reissue(ctx context.Context, id string) (*Created, error) {
+	accessKey, hash, err := newAccessKey(id)
+	if err != nil {
+		return nil, err
+	}
+	in, err := s.Store.ReplacePendingAccessKey(ctx, id, hash, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return &Created{Integration: in, AccessKey: accessKey}, nil
+}
+
 func (s *Service) now() time.Time {
 	if s.Now != nil {
 		return s.Now().UTC()

@@ -10,6 +10,8 @@
 //	I#<id>          FN#<region>#<function>   one function: configuration, desired state, instrumentation state
 //	ACCT#<account>  I                        which integration owns an account
 //	T#<tenant>      I#<id>                   the tenant's integrations
+//	SL#integrations I#<id>                   every integration (the periodic resync's list)
+//	SL#admission    logs-destination         accounts admitted to the vendor's log destination (see Admission)
 package integration
 
 import (
@@ -182,6 +184,7 @@ func accountPK(account string) string       { return "ACCT#" + account }
 func tenantPK(tenant string) string         { return "T#" + tenant }
 
 const (
+	allPK       = "SL#integrations"
 	metaSK      = "META"
 	accountSK   = "I"
 	functionPfx = "FN#"

@@ -13,6 +13,36 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
+// Parameters of the customer template (infra/stack declares them with these
+// names) that a quick-create link fills. The template's other parameters have
+// defaults the customer may change on the console page.
+const (
+	ParamExternalID    = "ExternalId"
+	ParamAccessKey     = "FirehoseAccessKey"
+	ParamIntegrationID = "IntegrationId"
+)
+
+// DefaultStackName is the stack name a quick-create link proposes.
+const DefaultStackName = "Sightline-Integration"
+
+// TemplateURLTTL is the lifetime of a presigned template URL. A URL presigned
+// with temporary credentials (a Lambda's role) stops working when they expire,
+// whatever its X-Amz-Expires says; an hour stays within what the function's
+// credentials have left in practice, and it is what the link promises (see
+// docs/deploy.md: the link is for immediate use; an expired link is replaced by
+// requesting a new one).
+const TemplateURLTTL = time.Hour
+
+// IntegrationLink is the quick-create link of a newly created integration: its
+// ExternalId, id and access key are the template parameters the link fills.
+func IntegrationLink(region, templateURL string, c *Created) (string, error) {
+	return QuickCreateURL(QuickCreateParams{
+		Region: region, TemplateURL: templateURL, StackName: DefaultStackName,
+		ExternalID: c.Integration.ExternalID, IntegrationID: c.Integration.ID,
+		Parameters: map[string]string{ParamAccessKey: c.AccessKey},
+	})
+}
+
 // QuickCreateParams describes a CloudFormation quick-create link.
 type QuickCreateParams struct {
 	// Region the customer stack is created in (its home region).
@@ -52,7 +82,7 @@ func QuickCreateURL(p QuickCreateParams) (string, error) {
 	if p.ExternalID == "" || p.IntegrationID == "" {
 		return "", fmt.Errorf("quick-create needs ExternalId and IntegrationId: %w", ErrInvalid)
 	}
-	params := map[string]string{"ExternalId": p.ExternalID, "IntegrationId": p.IntegrationID}
+	params := map[string]string{ParamExternalID: p.ExternalID, ParamIntegrationID: p.IntegrationID}
 	for k, v := range p.Parameters {
 		if !paramNameRe.MatchString(k) {
 			return "", fmt.Errorf("quick-create parameter name %q: %w", k, ErrInvalid)

@@ -24,13 +24,25 @@ const (
 // StackProperties are the custom resource's ResourceProperties as the customer
 // stack sends them.
 type StackProperties struct {
-	ServiceToken  string `json:"ServiceToken"`
-	RoleArn       string `json:"RoleArn"`
-	FirehoseArn   string `json:"FirehoseArn"`
+	ServiceToken string `json:"ServiceToken"`
+	RoleArn      string `json:"RoleArn"`
+	// DeliveryStreamArn is the stack's Firehose stream (the customer template's
+	// property name); FirehoseArn is accepted as an older spelling.
+	DeliveryStreamArn string `json:"DeliveryStreamArn"`
+	FirehoseArn       string `json:"FirehoseArn"`
 	Region        string `json:"Region"`
 	StackVersion  string `json:"StackVersion"`
 	ExternalID    string `json:"ExternalId"`
 	IntegrationID string `json:"IntegrationId"`
+	TrailCreated  string `json:"TrailCreated,omitempty"`
+}
+
+// StreamARN is the reported Firehose stream ARN.
+func (p StackProperties) StreamARN() string {
+	if p.DeliveryStreamArn != "" {
+		return p.DeliveryStreamArn
+	}
+	return p.FirehoseArn
 }
 
 // StackRequest is a CloudFormation custom resource request (delivered through SNS).
@@ -100,6 +112,19 @@ type Reporter struct {
 	// AllowHTTPResponseURL lets tests answer a loopback http server; in AWS the
 	// ResponseURL must be an https presigned S3 URL.
 	AllowHTTPResponseURL bool
+	// Admission, when set, admits the account to the vendor bus and log
+	// destination on Create/Update and revokes it on Delete. A failed admission
+	// does not fail the customer's stack (log collection through its Firehose
+	// works without it): it is recorded as the integration's error and retried by
+	// the periodic resync.
+	Admission AccountAdmission
+}
+
+// AccountAdmission admits accounts to the vendor's event bus and log destination
+// (*Admission).
+type AccountAdmission interface {
+	Admit(ctx context.Context, account string) error
+	Revoke(ctx context.Context, account string) error
 }
 
 // Handle applies one report and answers CloudFormation. Create and Update mark the
@@ -146,18 +171,44 @@ func (r *Reporter) apply(ctx context.Context, req *StackRequest) error {
 		now = r.Now().UTC()
 	}
 	if req.RequestType == RequestDelete {
-		return r.Store.MarkRemoved(ctx, in.ID, now)
+		if err := r.Store.MarkRemoved(ctx, in.ID, now); err != nil {
+			return err
+		}
+		for _, a := range in.Accounts {
+			if r.Admission == nil {
+				break
+			}
+			if err := r.Admission.Revoke(ctx, a); err != nil {
+				// The integration is removed either way; its account can no longer
+				// resolve to an integration, so its events are dropped.
+				slog.ErrorContext(ctx, "revoking the account of a removed integration failed", "integration", in.ID, "err", err)
+			}
+		}
+		return nil
 	}
 	account, err := roleAccount(p.RoleArn)
 	if err != nil {
 		return err
 	}
+	if stackAccount := accountOfARN(req.StackID); stackAccount != account {
+		return fmt.Errorf("the stack's account is not the role's account: %w", ErrInvalid)
+	}
 	home := p.Region
 	if home != "" && !ValidRegion(home) {
 		return fmt.Errorf("region %q: %w", home, ErrInvalid)
 	}
-	_, err = r.Store.Activate(ctx, in.ID, account, p.RoleArn, home, p.FirehoseArn, req.StackID, p.StackVersion, now)
-	return err
+	if _, err := r.Store.Activate(ctx, in.ID, account, p.RoleArn, home, p.StreamARN(), req.StackID, p.StackVersion, now); err != nil {
+		return err
+	}
+	if r.Admission != nil {
+		if err := r.Admission.Admit(ctx, account); err != nil {
+			slog.ErrorContext(ctx, "account admission failed; the periodic resync retries it", "integration", in.ID, "err", err)
+			if serr := r.Store.SetError(ctx, in.ID, "account admission failed (retried by the periodic resync): "+err.Error(), now); serr != nil {
+				slog.ErrorContext(ctx, "recording the admission failure failed", "integration", in.ID, "err", serr)
+			}
+		}
+	}
+	return nil
 }
 
 // roleAccount returns the account of arn:aws:iam::<12 digits>:role/<name>.

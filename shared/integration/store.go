@@ -82,9 +82,12 @@ func (s *Store) Put(ctx context.Context, in *Integration) error {
 	}
 	idx := key(tenantPK(in.Tenant), integrationPK(in.ID))
 	idx["integrationId"] = &ddbtypes.AttributeValueMemberS{Value: in.ID}
+	all := key(allPK, integrationPK(in.ID))
+	all["integrationId"] = &ddbtypes.AttributeValueMemberS{Value: in.ID}
 	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []ddbtypes.TransactWriteItem{
 		{Put: &ddbtypes.Put{TableName: &s.Table, Item: meta, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Put: &ddbtypes.Put{TableName: &s.Table, Item: idx}},
+		{Put: &ddbtypes.Put{TableName: &s.Table, Item: all}},
 	}})
 	if err != nil {
 		return fmt.Errorf("put integration %s: %w", in.ID, err)
@@ -110,12 +113,22 @@ func (s *Store) Get(ctx context.Context, id string) (*Integration, error) {
 
 // List returns the tenant's integrations, by id.
 func (s *Store) List(ctx context.Context, tenant string) ([]*Integration, error) {
+	return s.listIndex(ctx, tenantPK(tenant))
+}
+
+// All returns every integration (any tenant, any status), by id: the periodic
+// resync's work list.
+func (s *Store) All(ctx context.Context) ([]*Integration, error) {
+	return s.listIndex(ctx, allPK)
+}
+
+func (s *Store) listIndex(ctx context.Context, pk string) ([]*Integration, error) {
 	var ids []string
 	p := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{
 		TableName:              &s.Table,
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":pk": &ddbtypes.AttributeValueMemberS{Value: tenantPK(tenant)},
+			":pk": &ddbtypes.AttributeValueMemberS{Value: pk},
 			":sk": &ddbtypes.AttributeValueMemberS{Value: "I#"},
 		},
 	})
@@ -228,6 +241,40 @@ func (s *Store) SetError(ctx context.Context, id, msg string, now time.Time) err
 			":e": &ddbtypes.AttributeValueMemberS{Value: msg}, ":now": timeValue(now)}})
 	if err != nil {
 		return fmt.Errorf("set integration %s error: %w", id, err)
+	}
+	return nil
+}
+
+// ReplacePendingAccessKey stores a new access key hash on a pending integration.
+func (s *Store) ReplacePendingAccessKey(ctx context.Context, id, hash string, now time.Time) (*Integration, error) {
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.Table, Key: key(integrationPK(id), metaSK),
+		ConditionExpression:      aws.String("attribute_exists(pk) AND #st = :pending"),
+		UpdateExpression:         aws.String("SET accessKeyHash = :h, updatedAt = :now"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":pending": &ddbtypes.AttributeValueMemberS{Value: string(StatusPending)},
+			":h":       &ddbtypes.AttributeValueMemberS{Value: hash}, ":now": timeValue(now)}})
+	if err != nil {
+		if isConditionFailed(err) {
+			if _, gerr := s.Get(ctx, id); gerr != nil {
+				return nil, gerr
+			}
+			return nil, fmt.Errorf("integration %s is not pending; its link cannot be reissued: %w", id, ErrInvalid)
+		}
+		return nil, fmt.Errorf("replace access key of %s: %w", id, err)
+	}
+	return s.Get(ctx, id)
+}
+
+// ClearError removes the integration-level error.
+func (s *Store) ClearError(ctx context.Context, id string, now time.Time) error {
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.Table, Key: key(integrationPK(id), metaSK),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		UpdateExpression:          aws.String("SET updatedAt = :now REMOVE #err"),
+		ExpressionAttributeNames:  map[string]string{"#err": "error"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":now": timeValue(now)}})
+	if err != nil {
+		return fmt.Errorf("clear integration %s error: %w", id, err)
 	}
 	return nil
 }
