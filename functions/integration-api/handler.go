@@ -27,12 +27,47 @@ type catalog interface {
 // which signs with SigV4 and passes ?tenant=); this API only checks that an
 // integration belongs to the tenant named in the request.
 type handler struct {
-	create func(ctx context.Context, req integration.CreateRequest) (*integration.Created, error)
-	link   func(ctx context.Context, c *integration.Created) (string, error)
-	store  catalog
-	sync   func(ctx context.Context, in *integration.Integration) (integration.SyncResult, error)
-	apply  func(ctx context.Context, in *integration.Integration, region, name string) (instrument.Result, error)
-	remove func(ctx context.Context, in *integration.Integration) (instrument.RemoveResult, error)
+	create  func(ctx context.Context, req integration.CreateRequest) (*integration.Created, error)
+	reissue func(ctx context.Context, id string) (*integration.Created, error)
+	link    func(ctx context.Context, c *integration.Created) (string, error)
+	store   catalog
+	sync    func(ctx context.Context, in *integration.Integration) (integration.SyncResult, error)
+	apply   func(ctx context.Context, in *integration.Integration, region, name string) (instrument.Result, error)
+	remove  func(ctx context.Context, in *integration.Integration) (instrument.RemoveResult, error)
+	// revoke takes a removed integration's account off the vendor bus and log
+	// destination policies.
+	revoke func(ctx context.Context, account string) error
+	// resync is the scheduled inventory resync of every active integration.
+	resync func(ctx context.Context) (integration.ResyncResult, error)
+}
+
+// invocation tells the schedule's input from a function URL request.
+type invocation struct {
+	Sightline string `json:"sightline"`
+}
+
+// invoke is the Lambda entry point: the resync schedule or a function URL request.
+func (h *handler) invoke(ctx context.Context, raw json.RawMessage) (any, error) {
+	var inv invocation
+	if err := json.Unmarshal(raw, &inv); err == nil && inv.Sightline != "" {
+		// The resync schedule's constant input (infra/stack); a function URL
+		// request never has this field.
+		if inv.Sightline != integration.ResyncInput {
+			slog.WarnContext(ctx, "unknown scheduled invocation dropped", "input", inv.Sightline)
+			return nil, nil
+		}
+		res, err := h.resync(ctx)
+		if err != nil {
+			return nil, err
+		}
+		slog.InfoContext(ctx, "inventory resync done", "active", res.Active, "synced", res.Synced, "failed", res.Failed, "deferred", res.Deferred)
+		return res, nil
+	}
+	var req events.LambdaFunctionURLRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return reply(http.StatusBadRequest, map[string]string{"error": "not a function URL request"})
+	}
+	return h.handle(ctx, req)
 }
 
 type createResponse struct {
@@ -48,6 +83,7 @@ type createResponse struct {
 //	GET    /integrations/{id}/functions?tenant=T            inventory
 //	POST   /integrations/{id}/sync?tenant=T                 inventory sync
 //	PUT    /integrations/{id}/functions/{region}/{name}?tenant=T   body {"instrument":bool}
+//	POST   /integrations/{id}/link?tenant=T                 new link (and access key) for a pending integration
 //	DELETE /integrations/{id}?tenant=T                      remove
 func (h *handler) handle(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
 	method := req.RequestContext.HTTP.Method
@@ -91,7 +127,23 @@ func (h *handler) handle(ctx context.Context, req events.LambdaFunctionURLReques
 		if err != nil {
 			return failure(ctx, err)
 		}
+		// Removed: revoke its accounts (a retried DELETE repeats this idempotently).
+		for _, a := range in.Accounts {
+			if err := h.revoke(ctx, a); err != nil {
+				return failure(ctx, err)
+			}
+		}
 		return reply(http.StatusOK, res)
+	case len(parts) == 3 && parts[2] == "link" && method == http.MethodPost:
+		created, err := h.reissue(ctx, in.ID)
+		if err != nil {
+			return failure(ctx, err)
+		}
+		link, err := h.link(ctx, created)
+		if err != nil {
+			return failure(ctx, err)
+		}
+		return reply(http.StatusOK, createResponse{Integration: created.Integration, AccessKey: created.AccessKey, QuickCreateURL: link})
 	case len(parts) == 3 && parts[2] == "sync" && method == http.MethodPost:
 		res, err := h.sync(ctx, in)
 		if err != nil {

@@ -1,5 +1,6 @@
 // Command integration-api serves the integration API (IAM-authorized function URL):
-// create, list and remove integrations, sync the inventory, set the Instrument toggle.
+// create, list and remove integrations, sync the inventory, set the Instrument toggle;
+// and, on the vendor stack's schedule, the resync of every active integration.
 package main
 
 import (
@@ -11,7 +12,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -52,15 +55,23 @@ func run(ctx context.Context, getenv func(string) string) error {
 		}
 		return awslambda.NewFromConfig(c), nil
 	}}
-	svc := &integration.Service{Store: store, Regions: cfg.regions}
-	h := &handler{
-		create: svc.Create,
-		link:   cfg.linker(s3.NewPresignClient(s3.NewFromConfig(awsCfg))),
-		store:  store,
-		sync:   inv.Sync,
-		apply:  inst.Apply,
-		remove: inst.Remove,
+	adm, err := integration.NewAdmission(eventbridge.NewFromConfig(awsCfg), cloudwatchlogs.NewFromConfig(awsCfg), store, cfg.eventBusARN, cfg.destinationARN)
+	if err != nil {
+		return err
 	}
-	lambda.Start(h.handle)
+	svc := &integration.Service{Store: store, Regions: cfg.regions}
+	resync := &integration.Resync{Store: store, Sync: inv.Sync, Admission: adm}
+	h := &handler{
+		create:  svc.Create,
+		reissue: svc.Reissue,
+		link:    cfg.linker(s3.NewPresignClient(s3.NewFromConfig(awsCfg))),
+		store:   store,
+		sync:    inv.Sync,
+		apply:   inst.Apply,
+		remove:  inst.Remove,
+		revoke:  adm.Revoke,
+		resync:  resync.Run,
+	}
+	lambda.Start(h.invoke)
 	return nil
 }

@@ -68,3 +68,32 @@ func TestHandle(t *testing.T) {
 		})
 	}
 }
+
+func TestParseConfig(t *testing.T) {
+	full := map[string]string{"TABLE_NAME": "t", "EVENT_BUS_ARN": "arn:aws:events:us-east-1:999999999999:event-bus/sightline-lambda-events",
+		"LOG_DESTINATION_ARN": "arn:aws:logs:us-east-1:999999999999:destination:sightline-logs"}
+	for name, tc := range map[string]struct {
+		change map[string]string
+		ok     bool
+	}{
+		"complete":        {nil, true},
+		"no table":        {map[string]string{"TABLE_NAME": ""}, false},
+		"no bus":          {map[string]string{"EVENT_BUS_ARN": ""}, false},
+		"no destination":  {map[string]string{"LOG_DESTINATION_ARN": ""}, false},
+		"bus name only":   {map[string]string{"EVENT_BUS_ARN": "sightline-lambda-events"}, false},
+		"bad destination": {map[string]string{"LOG_DESTINATION_ARN": "arn:aws:logs:us-east-1:999999999999:log-group:x"}, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range full {
+				env[k] = v
+			}
+			for k, v := range tc.change {
+				env[k] = v
+			}
+			if _, err := parseConfig(func(k string) string { return env[k] }); (err == nil) != tc.ok {
+				t.Fatalf("err %v", err)
+			}
+		})
+	}
+}

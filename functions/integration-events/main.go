@@ -1,11 +1,11 @@
 // Command integration-events receives the customer stack's CloudFormation custom
 // resource requests (the stack's ServiceToken is Sightline's SNS topic) and records
-// them on the integration.
+// them on the integration: Create/Update activate it and admit its account to the
+// vendor's event bus and log destination, Delete removes it and revokes the account.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,7 +15,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/sightline/sightline/shared/integration"
 )
@@ -29,17 +31,23 @@ func main() {
 }
 
 func run(ctx context.Context, getenv func(string) string) error {
-	table := getenv("TABLE_NAME")
-	if table == "" {
-		return errors.New("TABLE_NAME is required")
+	cfg, err := parseConfig(getenv)
+	if err != nil {
+		return err
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
+	store := &integration.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.table}
+	adm, err := integration.NewAdmission(eventbridge.NewFromConfig(awsCfg), cloudwatchlogs.NewFromConfig(awsCfg), store, cfg.eventBusARN, cfg.destinationARN)
+	if err != nil {
+		return err
+	}
 	h := &handler{reports: &integration.Reporter{
-		Store: &integration.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: table},
-		HTTP:  &http.Client{Timeout: 10 * time.Second},
+		Store:     store,
+		HTTP:      &http.Client{Timeout: 10 * time.Second},
+		Admission: adm,
 	}}
 	lambda.Start(h.handle)
 	return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
+	"github.com/sightline/sightline/shared/cost"
 	"github.com/sightline/sightline/shared/instrument"
 	"github.com/sightline/sightline/shared/integration"
 )
@@ -28,6 +29,7 @@ const (
 	CtxCustomerAccounts = "customerAccounts"
 	CtxCustomerVersion  = "customerStackVersion"
 	CtxMemoryMB         = "lambdaMemoryMb"
+	CtxLambdaPrices     = "lambdaPrices"
 )
 
 // PlaceholderReceiverURL is baked into the customer template when the receiverUrl
@@ -50,6 +52,17 @@ type Config struct {
 	CustomerAccounts []string // optional static list admitted by the bus and destination policies
 	CustomerVersion  string   // version reported by the customer stack
 	MemoryMB         int      // memory of every Lambda function
+	// LambdaPrices are the customers' Lambda prices the cost estimates use
+	// (cost.Parse syntax "x86_64=<USD per GB-s>,arm64=<USD per GB-s>,request=<USD>"):
+	// LAMBDA_PRICES of the three ingest functions.
+	LambdaPrices string
+}
+
+// DefaultLambdaPrices renders cost.DefaultPrices (us-east-1) in cost.Parse syntax.
+func DefaultLambdaPrices() string {
+	p := cost.DefaultPrices
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	return "x86_64=" + f(p.X86GBSecond) + ",arm64=" + f(p.ARMGBSecond) + ",request=" + f(p.Request)
 }
 
 // DefaultConfig is the configuration used when no context is given.
@@ -63,6 +76,7 @@ func DefaultConfig() Config {
 		DashboardURL:     "https://sightline.example.com",
 		CustomerVersion:  "1",
 		MemoryMB:         256,
+		LambdaPrices:     DefaultLambdaPrices(),
 	}
 }
 
@@ -134,6 +148,13 @@ func (c Config) Validate() error {
 	}
 	if c.MemoryMB < 128 || c.MemoryMB > 10240 {
 		return bad(CtxMemoryMB, "%d not in 128..10240", c.MemoryMB)
+	}
+	// The exact parser the ingest functions run at cold start (LAMBDA_PRICES).
+	if strings.TrimSpace(c.LambdaPrices) == "" {
+		return bad(CtxLambdaPrices, "empty (the default is %q)", DefaultLambdaPrices())
+	}
+	if _, err := cost.Parse(c.LambdaPrices); err != nil {
+		return bad(CtxLambdaPrices, "%v", err)
 	}
 	return nil
 }
@@ -222,6 +243,7 @@ func ConfigFromContext(node ContextReader) (Config, error) {
 	list(CtxCustomerAccounts, &c.CustomerAccounts)
 	str(CtxCustomerVersion, &c.CustomerVersion)
 	num(CtxMemoryMB, &c.MemoryMB)
+	str(CtxLambdaPrices, &c.LambdaPrices)
 	if err != nil {
 		return Config{}, err
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/sightline/sightline/shared/cost"
 )
 
 // fakeContext is a ContextReader over a map, as cdk.json or -c would fill it.
@@ -53,6 +55,17 @@ func TestConfigFromContext(t *testing.T) {
 		"bad JSON list":         {ctx: fakeContext{CtxCustomerAccounts: "[oops"}, wantErr: true},
 		"bad layer JSON":        {ctx: fakeContext{CtxLayerArns: "{oops"}, wantErr: true},
 		"memory too small":      {ctx: fakeContext{CtxMemoryMB: "64"}, wantErr: true},
+		"default prices parse": {ctx: fakeContext{}, check: func(c Config) bool {
+			p, err := cost.Parse(c.LambdaPrices)
+			return err == nil && p == cost.DefaultPrices
+		}},
+		"prices": {ctx: fakeContext{CtxLambdaPrices: "x86_64=0.0000166667,arm64=0.0000133334,request=0.00000025"}, check: func(c Config) bool {
+			p, _ := cost.Parse(c.LambdaPrices)
+			return p.Request == 0.00000025
+		}},
+		"prices per million by mistake": {ctx: fakeContext{CtxLambdaPrices: "request=2"}, wantErr: true},
+		"unknown price":                 {ctx: fakeContext{CtxLambdaPrices: "gpu=0.1"}, wantErr: true},
+		"prices not key=value":          {ctx: fakeContext{CtxLambdaPrices: "cheap"}, wantErr: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

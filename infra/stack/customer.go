@@ -13,13 +13,16 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/sightline/sightline/shared/integration"
 )
 
 // Parameters of the customer template, filled by the quick-create link.
+// The names the link fills come from package integration, which builds the link.
 const (
-	ParamExternalID    = "ExternalId"
-	ParamAccessKey     = "FirehoseAccessKey"
-	ParamIntegrationID = "IntegrationId"
+	ParamExternalID    = integration.ParamExternalID
+	ParamAccessKey     = integration.ParamAccessKey
+	ParamIntegrationID = integration.ParamIntegrationID
 	ParamCreateTrail   = "CreateTrail"
 )
 
@@ -327,7 +330,10 @@ func NewCustomerStack(scope constructs.Construct, id string, props *CustomerProp
 		ResourceType: jsii.String("Custom::SightlineIntegration"),
 		ServiceToken: jsii.String(fmt.Sprintf("arn:%s:sns:%s:%s:%s", *awscdk.Aws_PARTITION(), cfg.VendorRegion, vendor, IntegrationTopicName)),
 		Properties: &map[string]interface{}{
-			"IntegrationId":     integrationID.ValueAsString(),
+			"IntegrationId": integrationID.ValueAsString(),
+			// The vendor accepts a report only with the integration's ExternalId
+			// (the topic admits any account's publish).
+			"ExternalId":        externalID.ValueAsString(),
 			"RoleArn":           c.Role.AttrArn(),
 			"DeliveryStreamArn": c.DeliveryStream.AttrArn(),
 			"Region":            awscdk.Aws_REGION(),

@@ -7,6 +7,8 @@
 // Lambda roles by name, and the vendor assumes the customer role by name.
 package stack
 
+import "github.com/sightline/sightline/shared/integration"
+
 // Lambda function names: the directories under functions/ and the suffix of each
 // deployed function's name.
 const (
@@ -76,6 +78,13 @@ const (
 	// uses the same id, so it overwrites the stack's target instead of adding a second).
 	CustomerForwardTargetID = "sightline"
 )
+
+// ResyncSchedule is the schedule of the integration API's inventory resync.
+const ResyncSchedule = "rate(6 hours)"
+
+// ResyncInput is the "sightline" field of the schedule's constant input
+// ({"sightline":"resync-inventory"}), which the integration API dispatches on.
+const ResyncInput = integration.ResyncInput
 
 // VendorRoleName is the IAM role name of a vendor Lambda function.
 func VendorRoleName(fn string) string { return VendorRolePrefix + fn }

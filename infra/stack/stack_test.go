@@ -61,7 +61,7 @@ func TestResourceCounts(t *testing.T) {
 		"vendor queues":         {func() assertions.Template { return synth.vT }, "AWS::SQS::Queue", 3},
 		"vendor mappings":       {func() assertions.Template { return synth.vT }, "AWS::Lambda::EventSourceMapping", 2},
 		"vendor urls":           {func() assertions.Template { return synth.vT }, "AWS::Lambda::Url", 2},
-		"vendor rules":          {func() assertions.Template { return synth.vT }, "AWS::Events::Rule", 2},
+		"vendor rules":          {func() assertions.Template { return synth.vT }, "AWS::Events::Rule", 3},
 		"vendor bus":            {func() assertions.Template { return synth.vT }, "AWS::Events::EventBus", 1},
 		"vendor topics":         {func() assertions.Template { return synth.vT }, "AWS::SNS::Topic", 2},
 		"vendor buckets":        {func() assertions.Template { return synth.vT }, "AWS::S3::Bucket", 2},
@@ -145,6 +145,49 @@ func TestSchedule(t *testing.T) {
 			"Arn": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^InsightsEvaluatorFunction")), "Arn"}},
 		})},
 	})
+}
+
+// TestResyncSchedule: the integration API's resync mode runs every 6 hours with
+// the constant input it dispatches on (functions/integration-api tests the other
+// side: {"sightline":"resync-inventory"} runs integration.Resync).
+func TestResyncSchedule(t *testing.T) {
+	found := 0
+	for _, r := range resources(synth.vendor, "AWS::Events::Rule") {
+		p := props(r)
+		if p["ScheduleExpression"] != "rate(6 hours)" {
+			continue
+		}
+		found++
+		targets := p["Targets"].([]any)
+		if len(targets) != 1 {
+			t.Fatalf("%d targets", len(targets))
+		}
+		tg := targets[0].(map[string]any)
+		b, _ := json.Marshal(tg["Arn"])
+		if !strings.Contains(string(b), "IntegrationApiFunction") {
+			t.Errorf("resync target %s, want the integration API", b)
+		}
+		var input map[string]string
+		if err := json.Unmarshal([]byte(tg["Input"].(string)), &input); err != nil || !reflect.DeepEqual(input, map[string]string{"sightline": "resync-inventory"}) {
+			t.Errorf("resync input %v (%v)", tg["Input"], err)
+		}
+		if tg["DeadLetterConfig"] == nil || tg["RetryPolicy"] == nil {
+			t.Errorf("resync target without DLQ or retry policy: %v", tg)
+		}
+	}
+	if found != 1 {
+		t.Fatalf("%d rate(6 hours) rules, want 1", found)
+	}
+	// The API is allowed to be invoked by that rule only (besides its URL).
+	synth.vT.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), &map[string]any{
+		"Action":       "lambda:InvokeFunction",
+		"Principal":    "events.amazonaws.com",
+		"FunctionName": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^IntegrationApiFunction")), "Arn"}},
+		"SourceArn":    map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^InventoryResyncSchedule")), "Arn"}},
+	})
+	if timeouts[FnIntegrationAPI] < 120 {
+		t.Errorf("integration API timeout %vs leaves the resync no time", timeouts[FnIntegrationAPI])
+	}
 }
 
 func TestEventPatterns(t *testing.T) {
@@ -550,6 +593,7 @@ func TestCustomerReport(t *testing.T) {
 		"ServiceToken": map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"},
 			":sns:eu-west-1:111122223333:sightline-integration-events"}}},
 		"IntegrationId":     map[string]any{"Ref": ParamIntegrationID},
+		"ExternalId":        map[string]any{"Ref": ParamExternalID},
 		"RoleArn":           map[string]any{"Fn::GetAtt": []any{"IntegrationRole", "Arn"}},
 		"DeliveryStreamArn": map[string]any{"Fn::GetAtt": []any{"DeliveryStream", "Arn"}},
 		"Region":            map[string]any{"Ref": "AWS::Region"},

@@ -128,8 +128,8 @@ func nagFindingsOfBadStack(t *testing.T) []string {
 
 // TestVendorWithoutStaticAccounts covers the SaaS default: no customer accounts in
 // context, so CloudFormation writes no bus or destination policy (the integration
-// API is not granted to admit accounts either; see docs/deploy.md) and the template
-// still passes cdk-nag.
+// functions admit accounts at runtime; see docs/deploy.md) and the template still
+// passes cdk-nag.
 func TestVendorWithoutStaticAccounts(t *testing.T) {
 	cfg := testConfig()
 	cfg.CustomerAccounts = nil

@@ -64,7 +64,9 @@ var timeouts = map[string]float64{
 	FnInsightsEvaluator: 240,
 	FnNotifier:          60,
 	FnReinstrumenter:    60,
-	FnIntegrationAPI:    30,
+	// The API answers in seconds; the scheduled resync of every integration uses
+	// the rest (integration.Resync stops 30 s before the deadline).
+	FnIntegrationAPI:    300,
 	FnIntegrationEvents: 30,
 }
 
@@ -167,9 +169,9 @@ func NewVendorStack(scope constructs.Construct, id string, props *VendorProps) (
 		TargetArn:       v.Stream.StreamArn(),
 	})
 	if len(cfg.CustomerAccounts) == 0 {
-		// No static list: CloudFormation must not write an empty policy. Nothing
-		// admits accounts at runtime yet (no function calls PutDestinationPolicy);
-		// see "Admitting customer accounts" in docs/deploy.md.
+		// No static list: CloudFormation must not write an empty policy; the
+		// integration functions write it as accounts are admitted
+		// (integration.Admission, "Admitting customer accounts" in docs/deploy.md).
 		dest.Node().DefaultChild().(awscdk.CfnResource).AddPropertyDeletionOverride(jsii.String("DestinationPolicy"))
 	} else {
 		dest.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -266,6 +268,22 @@ func NewVendorStack(scope constructs.Construct, id string, props *VendorProps) (
 		RetryAttempts:   jsii.Number(4),
 		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(1)),
 	}))
+	// Account admission (integration.Admission): the stack's report admits the
+	// account (integration-events); removal revokes it and the resync re-admits
+	// active accounts (integration-api). Exactly the two writes, on exactly the bus
+	// and the destination.
+	for _, name := range []string{FnIntegrationEvents, FnIntegrationAPI} {
+		fn[name].AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("AdmitAccountsToBus"),
+			Actions:   jsii.Strings("events:PutPermission", "events:RemovePermission"),
+			Resources: jsii.Strings(*v.Bus.EventBusArn()),
+		}))
+		fn[name].AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("AdmitAccountsToLogDestination"),
+			Actions:   jsii.Strings("logs:PutDestinationPolicy"),
+			Resources: jsii.Strings(destinationArn(st)),
+		}))
+	}
 	customerRoles := fmt.Sprintf("arn:%s:iam::*:role/%s", *st.Partition(), CustomerRoleName)
 	for _, name := range CustomerTrustedFunctions() {
 		fn[name].AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -341,8 +359,9 @@ func NewVendorStack(scope constructs.Construct, id string, props *VendorProps) (
 		LayerParam:    layerParam.ParameterName(),
 		ReceiverURL:   v.ReceiverURL.Url(),
 		EventBusARN:   v.Bus.EventBusArn(),
-		ReportTopic:   v.Topic.TopicArn(),
+		Destination:   jsii.String(destinationArn(st)),
 		TemplateURL:   jsii.String("s3://" + *v.Templates.BucketName() + "/" + templateKey),
+		LambdaPrices:  jsii.String(cfg.LambdaPrices),
 	})
 	for _, name := range Functions() {
 		vars := env[name]
@@ -355,6 +374,18 @@ func NewVendorStack(scope constructs.Construct, id string, props *VendorProps) (
 			fn[name].AddEnvironment(jsii.String(k), vars[k], nil)
 		}
 	}
+	// Periodic inventory resync of every active integration: the integration API
+	// in its scheduled mode (the constant input below selects it).
+	resync := awsevents.NewRule(st, jsii.String("InventoryResyncSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Resync the Lambda inventory of every active Sightline integration and re-admit its account"),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(ResyncSchedule)),
+	})
+	resync.AddTarget(awseventstargets.NewLambdaFunction(fn[FnIntegrationAPI], &awseventstargets.LambdaFunctionProps{
+		Event:           awsevents.RuleTargetInput_FromObject(map[string]string{"sightline": ResyncInput}),
+		DeadLetterQueue: v.Failures,
+		RetryAttempts:   jsii.Number(2),
+		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(1)),
+	}))
 	apiURL := fn[FnIntegrationAPI].AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_AWS_IAM})
 	for _, name := range CustomerTrustedFunctions() {
 		suppress(fn[name].Role(), true, "AwsSolutions-IAM5",
@@ -495,8 +526,8 @@ func destinationArnToken(d awslogs.CrossAccountDestination) *string { return d.D
 
 // destinationSourceArns limits the confused-deputy surface of the destination role:
 // the static customer accounts when configured, otherwise any account in the stack's
-// region (the destination policy, managed by the integration API, decides who may
-// subscribe).
+// region (the destination policy, written by integration-events and the
+// integration API as accounts are admitted, decides who may subscribe).
 func destinationSourceArns(st awscdk.Stack, cfg Config) []string {
 	if len(cfg.CustomerAccounts) == 0 {
 		return []string{fmt.Sprintf("arn:%s:logs:%s:*:*", *st.Partition(), *st.Region())}

@@ -21,8 +21,9 @@ type EnvironmentRefs struct {
 	LayerParam    *string // name of the SSM parameter holding the layer map
 	ReceiverURL   *string // the firehose-receiver function URL
 	EventBusARN   *string // the bus receiving customers' CloudTrail events
-	ReportTopic   *string // the customer stack's report topic (custom resource ServiceToken)
+	Destination   *string // the CloudWatch Logs destination ARN (Kinesis path)
 	TemplateURL   *string // s3://bucket/key of the customer template (presigned per link)
+	LambdaPrices  *string // cost.Parse syntax
 }
 
 // FunctionEnvironment is exactly the environment each function's run() parses
@@ -33,20 +34,22 @@ func FunctionEnvironment(r EnvironmentRefs) map[string]map[string]*string {
 	return map[string]map[string]*string{
 		// ingest.ParseSettings(getenv, true): a CloudWatch Logs destination is
 		// regional, so its customers' log groups are in this region.
-		FnKinesisConsumer: {"TABLE_NAME": r.Table, "ALERT_QUEUE_URL": r.AlertQueueURL, "DELIVERY_REGION": r.Region},
+		FnKinesisConsumer: {"TABLE_NAME": r.Table, "ALERT_QUEUE_URL": r.AlertQueueURL, "DELIVERY_REGION": r.Region,
+			"LAMBDA_PRICES": r.LambdaPrices},
 		// ingest.ParseSettings(getenv, false): the region comes from the request's
 		// common attributes.
 		FnFirehoseReceiver: {"TABLE_NAME": r.Table, "ALERT_QUEUE_URL": r.AlertQueueURL,
-			"MAX_BODY_BYTES": jsii.String(strconv.Itoa(MaxReceiverBodyBytes))},
-		FnFirehoseTransform: {"TABLE_NAME": r.Table, "ALERT_QUEUE_URL": r.AlertQueueURL, "DELIVERY_REGION": r.Region},
+			"MAX_BODY_BYTES": jsii.String(strconv.Itoa(MaxReceiverBodyBytes)), "LAMBDA_PRICES": r.LambdaPrices},
+		FnFirehoseTransform: {"TABLE_NAME": r.Table, "ALERT_QUEUE_URL": r.AlertQueueURL, "DELIVERY_REGION": r.Region,
+			"LAMBDA_PRICES": r.LambdaPrices},
 		FnInsightsEvaluator: {"TABLE_NAME": r.Table, "ALERT_QUEUE_URL": r.AlertQueueURL},
 		FnNotifier:          {"TABLE_NAME": r.Table, "DASHBOARD_URL": r.DashboardURL},
 		FnReinstrumenter: {"TABLE_NAME": r.Table, "CUSTOMER_ROLE_NAME": jsii.String(CustomerRoleName),
 			"LAYER_ARNS": r.LayerParam, "RECEIVER_URL": r.ReceiverURL, "EVENT_BUS_ARN": r.EventBusARN},
 		FnIntegrationAPI: {"TABLE_NAME": r.Table, "CUSTOMER_ROLE_NAME": jsii.String(CustomerRoleName),
 			"LAYER_ARNS": r.LayerParam, "RECEIVER_URL": r.ReceiverURL, "EVENT_BUS_ARN": r.EventBusARN,
-			"REPORT_TOPIC_ARN": r.ReportTopic, "TEMPLATE_URL": r.TemplateURL, "STACK_REGION": r.Region},
-		FnIntegrationEvents: {"TABLE_NAME": r.Table},
+			"LOG_DESTINATION_ARN": r.Destination, "TEMPLATE_URL": r.TemplateURL, "STACK_REGION": r.Region},
+		FnIntegrationEvents: {"TABLE_NAME": r.Table, "EVENT_BUS_ARN": r.EventBusARN, "LOG_DESTINATION_ARN": r.Destination},
 	}
 }
 
@@ -63,11 +66,13 @@ func FunctionEnvironment(r EnvironmentRefs) map[string]map[string]*string {
 //	notifier            channels (Query), delivery state (GetItem, UpdateItem)
 //	reinstrumenter      account owner, integration, inventory item (GetItem),
 //	                    PutFunctionConfig / SetDesired / PutState (UpdateItem)
-//	integration-api     Put (transaction of Puts), Get, List / Functions (Query),
-//	                    inventory and toggles (UpdateItem), DeleteFunction and
+//	integration-api     Put (transaction of Puts), Get, List / All / Functions
+//	                    (Query), inventory, toggles, errors, access key reissue and
+//	                    the admitted-account list (UpdateItem), DeleteFunction and
 //	                    MarkRemoved's account release (DeleteItem)
 //	integration-events  Get, Activate (transaction of Put + Update), MarkRemoved
-//	                    (UpdateItem, DeleteItem)
+//	                    (UpdateItem, DeleteItem), the admitted-account list
+//	                    (UpdateItem, GetItem)
 func TableActions(fn string) []string {
 	const (
 		batchGet = "dynamodb:BatchGetItem"

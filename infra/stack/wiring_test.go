@@ -2,12 +2,15 @@ package stack
 
 import (
 	"encoding/json"
+	"net/url"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/sightline/sightline/shared/instrument"
+	"github.com/sightline/sightline/shared/integration"
 )
 
 // functionProps returns the template properties of function name.
@@ -26,15 +29,15 @@ func functionProps(t *testing.T, name string) map[string]any {
 // what its run() parses (the cold-start test proves the values are accepted).
 func TestFunctionEnvironmentNames(t *testing.T) {
 	tests := map[string][]string{
-		FnKinesisConsumer:   {"ALERT_QUEUE_URL", "DELIVERY_REGION", "TABLE_NAME"},
-		FnFirehoseReceiver:  {"ALERT_QUEUE_URL", "MAX_BODY_BYTES", "TABLE_NAME"},
-		FnFirehoseTransform: {"ALERT_QUEUE_URL", "DELIVERY_REGION", "TABLE_NAME"},
+		FnKinesisConsumer:   {"ALERT_QUEUE_URL", "DELIVERY_REGION", "LAMBDA_PRICES", "TABLE_NAME"},
+		FnFirehoseReceiver:  {"ALERT_QUEUE_URL", "LAMBDA_PRICES", "MAX_BODY_BYTES", "TABLE_NAME"},
+		FnFirehoseTransform: {"ALERT_QUEUE_URL", "DELIVERY_REGION", "LAMBDA_PRICES", "TABLE_NAME"},
 		FnInsightsEvaluator: {"ALERT_QUEUE_URL", "TABLE_NAME"},
 		FnNotifier:          {"DASHBOARD_URL", "TABLE_NAME"},
 		FnReinstrumenter:    {"CUSTOMER_ROLE_NAME", "EVENT_BUS_ARN", "LAYER_ARNS", "RECEIVER_URL", "TABLE_NAME"},
-		FnIntegrationAPI: {"CUSTOMER_ROLE_NAME", "EVENT_BUS_ARN", "LAYER_ARNS", "RECEIVER_URL", "REPORT_TOPIC_ARN",
+		FnIntegrationAPI: {"CUSTOMER_ROLE_NAME", "EVENT_BUS_ARN", "LAYER_ARNS", "LOG_DESTINATION_ARN", "RECEIVER_URL",
 			"STACK_REGION", "TABLE_NAME", "TEMPLATE_URL"},
-		FnIntegrationEvents: {"TABLE_NAME"},
+		FnIntegrationEvents: {"EVENT_BUS_ARN", "LOG_DESTINATION_ARN", "TABLE_NAME"},
 	}
 	if len(tests) != len(Functions()) {
 		t.Fatalf("%d functions pinned, stack has %d", len(tests), len(Functions()))
@@ -53,6 +56,10 @@ func TestFunctionEnvironmentNames(t *testing.T) {
 		})
 	}
 }
+
+// destinationJoin is the log destination's ARN as the template spells it.
+var destinationJoin = map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"},
+	":logs:eu-west-1:111122223333:destination:sightline-logs"}}}
 
 // TestFunctionEnvironmentValues checks the references behind the values.
 func TestFunctionEnvironmentValues(t *testing.T) {
@@ -83,7 +90,10 @@ func TestFunctionEnvironmentValues(t *testing.T) {
 		"layer parameter":       {FnReinstrumenter, "LAYER_ARNS", ref("LayerArns")},
 		"receiver URL":          {FnReinstrumenter, "RECEIVER_URL", getAtt("FirehoseReceiverFunctionFunctionUrl", "FunctionUrl")},
 		"bus":                   {FnIntegrationAPI, "EVENT_BUS_ARN", getAtt("LambdaEventsBus", "Arn")},
-		"report topic":          {FnIntegrationAPI, "REPORT_TOPIC_ARN", ref("IntegrationTopic")},
+		"bus (events)":          {FnIntegrationEvents, "EVENT_BUS_ARN", getAtt("LambdaEventsBus", "Arn")},
+		"destination (events)":  {FnIntegrationEvents, "LOG_DESTINATION_ARN", is(destinationJoin)},
+		"destination (api)":     {FnIntegrationAPI, "LOG_DESTINATION_ARN", is(destinationJoin)},
+		"prices":                {FnFirehoseReceiver, "LAMBDA_PRICES", is(synth.cfg.LambdaPrices)},
 		"stack region":          {FnIntegrationAPI, "STACK_REGION", is(synth.cfg.VendorRegion)},
 		"customer role":         {FnIntegrationAPI, "CUSTOMER_ROLE_NAME", is(CustomerRoleName)},
 		"template in s3 bucket": {FnIntegrationAPI, "TEMPLATE_URL", is(map[string]any{"Fn::Join": []any{"", []any{"s3://", map[string]any{"Ref": "Templates785E9C36"}, "/customer/1/SightlineCustomer.template.json"}}})},
@@ -156,6 +166,7 @@ func roleStatements(t *testing.T, roleName string) []map[string]any {
 func TestFunctionGrants(t *testing.T) {
 	logs := []string{"logs:CreateLogStream", "logs:PutLogEvents"}
 	sendAlerts := []string{"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}
+	admission := []string{"events:PutPermission", "events:RemovePermission", "logs:PutDestinationPolicy"}
 	ingestTable := []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}
 	kinesisRead := []string{"kinesis:DescribeStream", "kinesis:DescribeStreamConsumer", "kinesis:DescribeStreamSummary",
 		"kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:ListStreams", "kinesis:SubscribeToShard"}
@@ -175,9 +186,9 @@ func TestFunctionGrants(t *testing.T) {
 			"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage",
 			"secretsmanager:GetSecretValue", "ssm:GetParameter", "sns:Publish", "ses:SendEmail"}),
 		FnReinstrumenter: join(logs, []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "ssm:GetParameter", "sts:AssumeRole"}),
-		FnIntegrationAPI: join(logs, []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
+		FnIntegrationAPI: join(logs, admission, []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
 			"dynamodb:UpdateItem", "s3:GetObject", "ssm:GetParameter", "sts:AssumeRole"}),
-		FnIntegrationEvents: join(logs, []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}),
+		FnIntegrationEvents: join(logs, admission, []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}),
 	}
 	for name, want := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -234,6 +245,14 @@ func TestGrantResources(t *testing.T) {
 			[]string{":iam::*:role/SightlineIntegrationRole"}, nil},
 		"customer template objects": {FnIntegrationAPI, "s3:GetObject",
 			[]string{`"/customer/*"`}, nil},
+		"bus admission (events)": {FnIntegrationEvents, "events:PutPermission",
+			[]string{`[{"Fn::GetAtt":["LambdaEventsBus`}, []string{"*"}},
+		"bus revocation (api)": {FnIntegrationAPI, "events:RemovePermission",
+			[]string{`[{"Fn::GetAtt":["LambdaEventsBus`}, []string{"*"}},
+		"destination policy (events)": {FnIntegrationEvents, "logs:PutDestinationPolicy",
+			[]string{`:logs:eu-west-1:111122223333:destination:sightline-logs"]]}]`}, []string{"*"}},
+		"destination policy (api)": {FnIntegrationAPI, "logs:PutDestinationPolicy",
+			[]string{`:logs:eu-west-1:111122223333:destination:sightline-logs"]]}]`}, []string{"*"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -249,6 +268,56 @@ func TestGrantResources(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestQuickCreateLinkMatchesTemplateParameters: every param_* the integration
+// API's link builder (integration.IntegrationLink) emits is a parameter the
+// synthesized customer template declares, and every parameter without a default
+// is filled by the link.
+func TestQuickCreateLinkMatchesTemplateParameters(t *testing.T) {
+	c := &integration.Created{Integration: &integration.Integration{ID: "abcdefgh12345678", ExternalID: strings.Repeat("x", 43)},
+		AccessKey: "abcdefgh12345678." + strings.Repeat("k", 43)}
+	link, err := integration.IntegrationLink(synth.cfg.VendorRegion, "https://b.s3.eu-west-1.amazonaws.com/customer/1/SightlineCustomer.template.json", c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, frag, ok := strings.Cut(link, "#/stacks/quickcreate?")
+	if !ok {
+		t.Fatalf("link %s has no quick-create fragment", link)
+	}
+	q, err := url.ParseQuery(frag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared, _ := synth.customer["Parameters"].(map[string]any)
+	filled := map[string]bool{}
+	for k, v := range q {
+		name, ok := strings.CutPrefix(k, "param_")
+		if !ok {
+			continue
+		}
+		filled[name] = true
+		p, ok := declared[name].(map[string]any)
+		if !ok {
+			t.Errorf("the link sends param_%s; the template declares no parameter %s", name, name)
+			continue
+		}
+		// The value must pass the parameter's own constraints.
+		if re, ok := p["AllowedPattern"].(string); ok && !regexp.MustCompile("^(?:"+re+")$").MatchString(v[0]) {
+			t.Errorf("param_%s=%q does not match AllowedPattern %s", name, v[0], re)
+		}
+		if ml, ok := p["MinLength"].(float64); ok && float64(len(v[0])) < ml {
+			t.Errorf("param_%s is shorter than MinLength %v", name, ml)
+		}
+	}
+	for name, p := range declared {
+		if _, hasDefault := p.(map[string]any)["Default"]; !hasDefault && !filled[name] {
+			t.Errorf("required parameter %s (no default) is not filled by the link", name)
+		}
+	}
+	if len(filled) == 0 {
+		t.Fatal("the link fills no parameter")
 	}
 }
 

@@ -30,7 +30,7 @@ type Event struct {
 	Function  metrics.Function
 	At        int64 // ms since the epoch
 	RequestID string
-	Invocation
+	Evidence
 	// Error is the error of the invocation (for EventErrorType: the sample occurrence).
 	Error *invocation.Error
 	// PrevLastSeen is, for EventErrorType, when the function last reported the type
@@ -40,8 +40,8 @@ type Event struct {
 	Replayed     bool
 }
 
-// Invocation is the part of an invocation's facts an alert shows as evidence.
-type Invocation struct {
+// Evidence is the part of an invocation's facts an alert shows.
+type Evidence struct {
 	DurationMs      float64
 	MemorySizeMB    int32
 	MaxMemoryUsedMB int32
@@ -74,7 +74,7 @@ type docState struct {
 	lastID  []byte
 	minutes []minuteAcc
 	errs    []errAcc
-	events2 []Event // first OOM / timeout of the document
+	firsts  []Event // the first OOM / timeout invocation of the document
 }
 
 // stagedDoc is a document's contribution, held until its record decodes to the
@@ -215,7 +215,7 @@ func (c *Collector) Document(d *logs.Document) bool {
 	}
 	c.skipDoc = false
 	c.doc = docState{fn: fe, firstID: c.doc.firstID[:0], lastID: c.doc.lastID[:0],
-		minutes: c.doc.minutes[:0], errs: c.doc.errs[:0], events2: c.doc.events2[:0]}
+		minutes: c.doc.minutes[:0], errs: c.doc.errs[:0], firsts: c.doc.firsts[:0]}
 	c.parser.Stream(d.LogStream)
 	return true
 }
@@ -289,7 +289,7 @@ func (c *Collector) EndDocument(d *logs.Document) {
 	c.stagedErrs = append(c.stagedErrs, doc.errs...)
 	s.errs.to = len(c.stagedErrs)
 	s.evs.from = len(c.stagedEvs)
-	c.stagedEvs = append(c.stagedEvs, doc.events2...)
+	c.stagedEvs = append(c.stagedEvs, doc.firsts...)
 	s.evs.to = len(c.stagedEvs)
 	c.staged = append(c.staged, s)
 }
@@ -376,18 +376,18 @@ func (c *Collector) errorType(inv *invocation.Invocation) {
 
 func (c *Collector) firstEvent(kind EventKind, inv *invocation.Invocation) {
 	d := &c.doc
-	for i := range d.events2 {
-		if d.events2[i].Kind == kind {
+	for i := range d.firsts {
+		if d.firsts[i].Kind == kind {
 			return
 		}
 	}
-	d.events2 = append(d.events2, Event{
-		Kind:       kind,
-		Function:   d.fn.fn,
-		At:         inv.Time,
-		RequestID:  string(inv.RequestID),
-		Invocation: Invocation{DurationMs: inv.DurationMs, MemorySizeMB: inv.MemorySizeMB, MaxMemoryUsedMB: inv.MaxMemoryUsedMB},
-		Error:      inv.Error,
+	d.firsts = append(d.firsts, Event{
+		Kind:      kind,
+		Function:  d.fn.fn,
+		At:        inv.Time,
+		RequestID: string(inv.RequestID),
+		Evidence:  Evidence{DurationMs: inv.DurationMs, MemorySizeMB: inv.MemorySizeMB, MaxMemoryUsedMB: inv.MaxMemoryUsedMB},
+		Error:     inv.Error,
 	})
 }
 

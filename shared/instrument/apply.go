@@ -46,11 +46,16 @@ func (in *Instrumenter) Apply(ctx context.Context, integ *integration.Integratio
 	if err != nil {
 		return Result{}, err
 	}
-	apis, err := in.Connect(ctx, integ, region)
-	if err != nil {
-		return Result{}, fmt.Errorf("connect to %s: %w", region, err)
+	var res applied
+	if fn.Instrument && integ.HomeRegion != "" && region != integ.HomeRegion {
+		err = homeRegionOnly(integ.HomeRegion, region)
+	} else {
+		apis, cerr := in.Connect(ctx, integ, region)
+		if cerr != nil {
+			return Result{}, fmt.Errorf("connect to %s: %w", region, cerr)
+		}
+		res, err = in.apply(ctx, integ, fn, apis)
 	}
-	res, err := in.apply(ctx, integ, fn, apis)
 	st := fn.State
 	st.UpdatedAt = in.now()
 	if err != nil {
@@ -65,6 +70,21 @@ func (in *Instrumenter) Apply(ctx context.Context, integ *integration.Integratio
 		return res.Result, errors.Join(err, perr)
 	}
 	return res.Result, err
+}
+
+// RegionNotSupported is the LimitError code of a function outside the
+// integration's home region.
+const RegionNotSupported = "RegionNotSupported"
+
+// homeRegionOnly: log collection needs the region's Firehose stream to present
+// the integration's access key from a Secrets Manager secret in that region.
+// The customer stack creates that secret (and its stream) in the home region
+// only, and Sightline keeps only the key's hash, so it cannot create the secret
+// elsewhere: instrumentation is limited to the home region (docs/deploy.md).
+func homeRegionOnly(home, region string) error {
+	return &LimitError{Code: RegionNotSupported, Message: fmt.Sprintf(
+		"Sightline instruments functions only in %s, the region of the Sightline integration stack; this function is in %s. "+
+			"Its inventory and configuration are still read; instrumentation of other regions is not supported yet", home, region)}
 }
 
 type applied struct {

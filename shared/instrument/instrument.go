@@ -6,7 +6,13 @@
 // customer's configuration, limits checked first, restored exactly on
 // un-instrument. It also repairs drift reported by CloudTrail events.
 //
-// What Sightline creates in a customer region, through the customer role, on the
+// Instrumenting (turning the toggle on) is limited to the integration's home
+// region, where the customer stack created the Firehose stream and the
+// access-key secret it reads: Sightline keeps only the key's hash and cannot
+// create that secret in another region. A function elsewhere gets the
+// RegionNotSupported LimitError recorded on it; un-instrumenting works anywhere.
+//
+// What Sightline creates in the home region, through the customer role, on the
 // first instrumentation there (the customer stack creates the IAM roles it uses
 // and the access-key secret; see Config):
 //   - the S3 bucket sightline-logs-backup-<account>-<region> (Firehose's failed-record backup),

@@ -30,11 +30,11 @@ type StackProperties struct {
 	// property name); FirehoseArn is accepted as an older spelling.
 	DeliveryStreamArn string `json:"DeliveryStreamArn"`
 	FirehoseArn       string `json:"FirehoseArn"`
-	Region        string `json:"Region"`
-	StackVersion  string `json:"StackVersion"`
-	ExternalID    string `json:"ExternalId"`
-	IntegrationID string `json:"IntegrationId"`
-	TrailCreated  string `json:"TrailCreated,omitempty"`
+	Region            string `json:"Region"`
+	StackVersion      string `json:"StackVersion"`
+	ExternalID        string `json:"ExternalId"`
+	IntegrationID     string `json:"IntegrationId"`
+	TrailCreated      string `json:"TrailCreated,omitempty"`
 }
 
 // StreamARN is the reported Firehose stream ARN.

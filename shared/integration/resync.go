@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+// ResyncInput is the "sightline" field of the constant input the vendor stack's
+// resync schedule sends the integration API: {"sightline":"resync-inventory"}.
+const ResyncInput = "resync-inventory"
+
 // Resync is the periodic pass over every active integration: it re-reads the
 // inventory through the customer role and re-admits the account to the vendor's
 // bus and log destination (idempotent; repairs an admission that failed when the

@@ -13,6 +13,33 @@ import (
 	"github.com/sightline/sightline/shared/store"
 )
 
+var moto struct {
+	once     sync.Once
+	stop     func() error
+	endpoint string
+	err      error
+}
+
+// testMoto starts moto_server on first use; TestMain stops it.
+func testMoto(t *testing.T) string {
+	t.Helper()
+	moto.once.Do(func() {
+		p, err := emulator.StartMoto(context.Background())
+		if err != nil {
+			moto.err = err
+			return
+		}
+		moto.stop, moto.endpoint = p.Stop, p.Endpoint
+	})
+	if moto.err != nil {
+		if errors.Is(moto.err, emulator.ErrNotInstalled) {
+			t.Skipf("moto_server not installed: %v", moto.err)
+		}
+		t.Fatal(moto.err)
+	}
+	return moto.endpoint
+}
+
 var ddb struct {
 	once   sync.Once
 	stop   func() error
@@ -26,6 +53,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if ddb.stop != nil {
 		ddb.stop()
+	}
+	if moto.stop != nil {
+		moto.stop()
 	}
 	os.Exit(code)
 }
