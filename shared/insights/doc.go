@@ -98,7 +98,10 @@
 //   - 1 GetItem of the inventory item for the timeout (plus 1 per account every
 //     10 minutes for the account's integration),
 //   - 1 conditional PutItem of the state; per new alert, 1 TransactWriteItems
-//     and 1 UpdateItem (and 1 GetItem when a transaction is cancelled).
+//     and 1 UpdateItem (and 1 GetItem when a transaction is cancelled). A rule
+//     whose condition holds but which fired within its de-duplication window
+//     costs nothing: the state item remembers when each scheduled rule last fired
+//     (State.Fired), so no transaction is attempted for the table to cancel.
 //
 // Per run, listing the active functions costs 16 shards × 1-2 hours = 16-32 Queries.
 //

@@ -19,6 +19,7 @@ type memTable struct {
 	queued map[string]bool
 	states map[string]State
 	order  []string
+	writes int // Record calls: each is a (possibly cancelled) transaction in DynamoDB
 }
 
 func newMemTable() *memTable {
@@ -29,6 +30,7 @@ func newMemTable() *memTable {
 func (m *memTable) Record(_ context.Context, a Alert, window time.Duration) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.writes++
 	dk := FunctionKey(a.Func()) + "|" + dedupKey(a.Rule, a.ErrorType)
 	ak := TenantKey(a.Tenant) + "|" + a.Key()
 	last, seen := m.last[dk]

@@ -263,19 +263,23 @@ func (e *Evaluator) evaluate(ctx context.Context, fn metrics.Function, end time.
 			return res, fmt.Errorf("function timeout: %w", err)
 		}
 	}
-	cands := e.Config.rules(fn, end, w, timeout, &state)
-	if err := e.States.SaveState(ctx, fn, state); err != nil {
-		return res, err
-	}
 	var errs []error
-	for _, a := range cands {
-		ok, err := emit(ctx, e.Alerts, e.Sink, a, DedupWindow(a.Rule))
+	for _, a := range e.Config.rules(fn, end, w, timeout, &state) {
+		window := DedupWindow(a.Rule)
+		if state.quiet(a.Rule, a.At, window) {
+			continue // it fired within its window: the table would cancel the write
+		}
+		ok, err := emit(ctx, e.Alerts, e.Sink, a, window)
 		if err != nil {
 			errs = append(errs, err)
 		}
 		if ok {
+			state.fired(a.Rule, a.At)
 			res.alerts = append(res.alerts, a)
 		}
+	}
+	if err := e.States.SaveState(ctx, fn, state); err != nil {
+		errs = append(errs, err)
 	}
 	return res, errors.Join(errs...)
 }

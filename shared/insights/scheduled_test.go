@@ -430,3 +430,29 @@ func TestUnusualDurationDedup24Hours(t *testing.T) {
 		t.Fatalf("unusual_duration fired at %v, want %v", fired, want)
 	}
 }
+
+// TestQuietRulesCostNoWrites: while a recurring condition is inside its
+// de-duplication window, runs do not attempt the alert's transaction (the state
+// remembers when the rule fired), and the alert comes back once the window passed.
+func TestQuietRulesCostNoWrites(t *testing.T) {
+	s := newSeries()
+	for m := minuteAt(end.Add(-2 * time.Hour)); m < minuteAt(end.Add(27*time.Hour)); m++ {
+		s.add(fnOrders, m, 5, 100)
+		if m%60 == 30 {
+			s.add(fnOrders, m, 1, 1000)
+		}
+	}
+	e, sink, mt := newEvaluator(s, 0)
+	runs, fired := 0, 0
+	for now := end; !now.After(end.Add(24 * time.Hour)); now = now.Add(Period) {
+		if _, err := e.Run(context.Background(), now); err != nil {
+			t.Fatal(err)
+		}
+		runs++
+		fired += len(sink.Drain())
+	}
+	// Two alerts (at +0 and +24h), and no write attempt in between.
+	if fired != 2 || mt.writes != 2 {
+		t.Fatalf("%d runs: %d alerts, %d alert writes attempted; want 2 and 2", runs, fired, mt.writes)
+	}
+}

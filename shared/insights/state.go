@@ -34,6 +34,38 @@ type State struct {
 	// Last is the newest bucket held; Counts[i] is bucket Last-len(Counts)+1+i.
 	Last   int64
 	Counts []uint64
+	// Fired holds, per scheduled rule (scheduledRules order), when this evaluator
+	// last stored an alert of it for the function (Unix seconds; 0: not known). It
+	// lets a run skip a rule still inside its de-duplication window without
+	// attempting (and paying for) a transaction the table would cancel; the table's
+	// de-duplication item stays the authority.
+	Fired [3]int64
+}
+
+// scheduledRules orders State.Fired.
+var scheduledRules = [3]Rule{RuleApproachingTimeout, RuleUnusualDuration, RuleEscalatedInvocations}
+
+func firedIndex(r Rule) int {
+	for i, x := range scheduledRules {
+		if x == r {
+			return i
+		}
+	}
+	return -1
+}
+
+// quiet reports whether rule r is still inside its de-duplication window at t
+// according to the state.
+func (s *State) quiet(r Rule, t time.Time, window time.Duration) bool {
+	i := firedIndex(r)
+	return i >= 0 && s.Fired[i] > 0 && t.Unix()-s.Fired[i] < int64(window/time.Second)
+}
+
+// fired records that an alert of rule r was stored at t.
+func (s *State) fired(r Rule, t time.Time) {
+	if i := firedIndex(r); i >= 0 {
+		s.Fired[i] = t.Unix()
+	}
 }
 
 // BucketOf returns the bucket of a minute.
@@ -99,9 +131,12 @@ func (s *State) Prior(b int64) (maxCount, total uint64) {
 	return maxCount, total
 }
 
-const stateVersion = 1
+// stateVersion 2 added Fired; a version-1 state decodes as corrupt and is rebuilt
+// from the minute aggregates (one backfill Query).
+const stateVersion = 2
 
-// Encode serialises s: a version byte, then uvarints Since, Last, len, counts.
+// Encode serialises s: a version byte, then uvarints Since, Last, len, counts, and
+// the three Fired times.
 func (s *State) Encode() []byte {
 	buf := make([]byte, 0, 3*binary.MaxVarintLen64+len(s.Counts)*2)
 	buf = append(buf, stateVersion)
@@ -110,6 +145,9 @@ func (s *State) Encode() []byte {
 	buf = binary.AppendUvarint(buf, uint64(len(s.Counts)))
 	for _, c := range s.Counts {
 		buf = binary.AppendUvarint(buf, c)
+	}
+	for _, f := range s.Fired {
+		buf = binary.AppendUvarint(buf, uint64(f))
 	}
 	return buf
 }
@@ -143,6 +181,13 @@ func DecodeState(b []byte) (State, error) {
 			return State{}, fmt.Errorf("%w: truncated counts", ErrCorruptState)
 		}
 		s.Counts[i], b = v, b[n:]
+	}
+	for i := range s.Fired {
+		v, n := binary.Uvarint(b)
+		if n <= 0 || v > 1<<40 {
+			return State{}, fmt.Errorf("%w: truncated or out-of-range fired times", ErrCorruptState)
+		}
+		s.Fired[i], b = int64(v), b[n:]
 	}
 	if len(b) != 0 {
 		return State{}, fmt.Errorf("%w: trailing bytes", ErrCorruptState)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestStateRefresh(t *testing.T) {
@@ -97,4 +98,32 @@ func FuzzDecodeState(f *testing.F) {
 		}
 		s.Refresh(s.Last, []uint64{1})
 	})
+}
+
+func TestStateKeepsFiredTimes(t *testing.T) {
+	s := State{Since: 10, Last: 20, Counts: []uint64{1, 2}}
+	at := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	s.fired(RuleUnusualDuration, at)
+	d, err := DecodeState(s.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Fired != s.Fired {
+		t.Fatalf("fired %v, want %v", d.Fired, s.Fired)
+	}
+	tests := map[string]struct {
+		rule Rule
+		at   time.Time
+		want bool
+	}{
+		"inside the window": {RuleUnusualDuration, at.Add(RecurringDedup - time.Second), true},
+		"window passed":     {RuleUnusualDuration, at.Add(RecurringDedup), false},
+		"another rule":      {RuleEscalatedInvocations, at.Add(time.Minute), false},
+		"an immediate rule": {RuleTimeout, at.Add(time.Minute), false},
+	}
+	for name, tc := range tests {
+		if got := d.quiet(tc.rule, tc.at, DedupWindow(tc.rule)); got != tc.want {
+			t.Errorf("%s: quiet = %v, want %v", name, got, tc.want)
+		}
+	}
 }
