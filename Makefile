@@ -2,7 +2,6 @@
 SHELL := /bin/bash
 GO    ?= go
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export GOFLAGS := -mod=mod
 
 LAMBDAS := $(notdir $(wildcard functions/*))
 

@@ -163,21 +163,12 @@ func demoDeliveries(w *workload.Workload) ([]delivery, map[string]int, error) {
 			}
 			d = delivery{kind: viaTransform, transform: ev}
 		default:
-			d = delivery{kind: viaKinesis, kinesis: kinesisEventOfRecords(b)}
+			d = delivery{kind: viaKinesis, kinesis: kinesisEvent(b.Records, "demo")}
 		}
 		kinds[d.kind.String()]++
 		out = append(out, d)
 	}
 	return out, kinds, nil
-}
-
-func kinesisEventOfRecords(b workload.Batch) events.KinesisEvent {
-	ev := events.KinesisEvent{Records: make([]events.KinesisEventRecord, len(b.Records))}
-	for i, r := range b.Records {
-		ev.Records[i] = events.KinesisEventRecord{EventSource: "aws:kinesis", EventID: "shardId-000000000000:" + r.ID,
-			Kinesis: events.KinesisRecord{SequenceNumber: r.ID, Data: r.Data, PartitionKey: "demo"}}
-	}
-	return ev
 }
 
 // writeDemoFiles writes the workload as a gzip'd JSON-lines file and its functions.json.

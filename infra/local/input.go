@@ -122,16 +122,24 @@ func isGzip(r *bufio.Reader) bool {
 	return err == nil && b[0] == 0x1f && b[1] == 0x8b
 }
 
-// kinesisEventOf wraps documents as a Kinesis event (plain JSON data; the decoder
-// takes gzip'd or plain).
+// kinesisEventOf wraps documents as the batch-th Kinesis event (plain JSON data; the
+// decoder takes gzip'd or plain), with increasing sequence numbers.
 func kinesisEventOf(docs [][]byte, batch int) events.KinesisEvent {
-	ev := events.KinesisEvent{Records: make([]events.KinesisEventRecord, len(docs))}
+	recs := make([]logs.Record, len(docs))
 	for i, d := range docs {
-		seq := fmt.Sprintf("%012d%08d", batch, i)
+		recs[i] = logs.Record{ID: fmt.Sprintf("%012d%08d", batch, i), Data: bytes.Clone(d)}
+	}
+	return kinesisEvent(recs, "replay")
+}
+
+// kinesisEvent is records as the Lambda Kinesis event source delivers them.
+func kinesisEvent(recs []logs.Record, partitionKey string) events.KinesisEvent {
+	ev := events.KinesisEvent{Records: make([]events.KinesisEventRecord, len(recs))}
+	for i, r := range recs {
 		ev.Records[i] = events.KinesisEventRecord{
 			EventSource: "aws:kinesis",
-			EventID:     "shardId-000000000000:" + seq,
-			Kinesis:     events.KinesisRecord{Data: bytes.Clone(d), SequenceNumber: seq, PartitionKey: "replay"},
+			EventID:     "shardId-000000000000:" + r.ID,
+			Kinesis:     events.KinesisRecord{Data: r.Data, SequenceNumber: r.ID, PartitionKey: partitionKey},
 		}
 	}
 	return ev
