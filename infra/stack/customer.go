@@ -151,6 +151,14 @@ func NewCustomerStack(scope constructs.Construct, id string, props *CustomerProp
 		Description: jsii.String("Sightline Firehose stream: reads its access key, writes failed batches and delivery logs"),
 	})
 	secret.GrantRead(firehoseRole, nil)
+	// The streams Sightline creates in other regions read Sightline's copy of the
+	// secret there (package instrument copies it through the integration role).
+	secretCopies := fmt.Sprintf("arn:%s:secretsmanager:*:%s:secret:%s-*", *awscdk.Aws_PARTITION(), *awscdk.Aws_ACCOUNT_ID(), CustomerAccessKeySecret)
+	firehoseRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadAccessKeyCopies"),
+		Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+		Resources: jsii.Strings(secretCopies),
+	}))
 	deliveryLogs.GrantWrite(firehoseRole)
 	failedObjects := *c.FailedBucket.BucketArn() + "/*"
 	// The same role serves the streams Sightline creates in other regions (package
@@ -164,8 +172,10 @@ func NewCustomerStack(scope constructs.Construct, id string, props *CustomerProp
 		Resources: jsii.Strings(*c.FailedBucket.BucketArn(), failedObjects, regionBuckets, regionObjects),
 	}))
 	suppress(firehoseRole, true, "AwsSolutions-IAM5",
-		"Firehose names backup objects itself, so object-level actions need the object wildcard of the backup buckets: this stack's bucket and the sightline-logs-backup-<this account>-<region> buckets Sightline creates for the streams of other regions (the actions are the exact list Firehose documents for S3 backup).",
-		"Resource::"+nagForm(st, failedObjects), "Resource::"+nagForm(st, regionBuckets), "Resource::"+nagForm(st, regionObjects))
+		"Firehose names backup objects itself, so object-level actions need the object wildcard of the backup buckets: this stack's bucket and the sightline-logs-backup-<this account>-<region> buckets Sightline creates for the streams of other regions (the actions are the exact list Firehose documents for S3 backup). "+
+			"The streams of other regions read the access key from Sightline's copy of this stack's secret in their region, whose ARN ends in a random suffix Secrets Manager picks at creation: secretsmanager:GetSecretValue only, on sightline/firehose-access-key-* of this account.",
+		"Resource::"+nagForm(st, failedObjects), "Resource::"+nagForm(st, regionBuckets), "Resource::"+nagForm(st, regionObjects),
+		"Resource::"+nagForm(st, secretCopies))
 
 	c.DeliveryStream = awskinesisfirehose.NewCfnDeliveryStream(st, jsii.String("DeliveryStream"), &awskinesisfirehose.CfnDeliveryStreamProps{
 		DeliveryStreamName: jsii.String(CustomerDeliveryStream),
@@ -316,12 +326,13 @@ func NewCustomerStack(scope constructs.Construct, id string, props *CustomerProp
 					"logs":     logsRole.RoleArn(),
 					"firehose": firehoseRole.RoleArn(),
 					"events":   forwardRole.RoleArn(),
-				}),
+				}, secret.SecretArn()),
 			},
 		}},
 	})
 	suppress(c.Role, false, "AwsSolutions-IAM5",
-		"lambda:ListFunctions has no resource-level permissions. Every other wildcard is scoped to this account (and, for layers and the log destination, to the Sightline account): Lambda functions and /aws/lambda/* log groups in any region (their names are not known in advance and any of them may be instrumented), Sightline's own sightline-* rules and delivery streams, and the Sightline layers. Writes are limited to UpdateFunctionConfiguration, /aws/lambda/* log groups and their subscription filters, and sightline-* resources (rules, delivery streams, backup buckets named sightline-logs-backup-<this account>-*); iam:PassRole names the three roles of this stack with iam:PassedToService.",
+		"lambda:ListFunctions has no resource-level permissions. Every other wildcard is scoped to this account (and, for layers and the log destination, to the Sightline account): Lambda functions and /aws/lambda/* log groups in any region (their names are not known in advance and any of them may be instrumented), Sightline's own sightline-* rules and delivery streams, and the Sightline layers. Writes are limited to UpdateFunctionConfiguration, /aws/lambda/* log groups and their subscription filters, and sightline-* resources (rules, delivery streams, backup buckets named sightline-logs-backup-<this account>-*); iam:PassRole names the three roles of this stack with iam:PassedToService. "+
+			"The copies of the access-key secret in other regions (create, write, describe, delete) are named sightline/firehose-access-key-* because Secrets Manager appends a random suffix to a secret's ARN, and an aws:RequestedRegion condition keeps those writes out of this stack's region, so the role can read but never change or delete the stack's own secret.",
 		customerRoleWildcards(st, cfg)...)
 
 	// --- report to the vendor --------------------------------------------------
@@ -375,6 +386,9 @@ const (
 	arnBackupBuckets  = "arn:${AWS::Partition}:s3:::" + CustomerBackupBucketPrefix + "${AWS::AccountId}-*"
 	arnManagedRules   = "arn:${AWS::Partition}:events:*:${AWS::AccountId}:rule/" + ManagedPrefix + "*"
 	arnManagedStreams = "arn:${AWS::Partition}:firehose:*:${AWS::AccountId}:deliverystream/" + ManagedPrefix + "*"
+	// Sightline's copies of the access-key secret in other regions (Secrets
+	// Manager appends "-" and six random characters to a secret's name in its ARN).
+	arnAccessKeyCopies = "arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:" + CustomerAccessKeySecret + "-*"
 )
 
 func arnVendorLayers(cfg Config) string {
@@ -388,14 +402,22 @@ func arnVendorDestination(cfg Config) string {
 func sub(s string) map[string]interface{} { return map[string]interface{}{"Fn::Sub": s} }
 
 // CustomerRoleStatements are the permissions of the customer role. passRoles maps
-// the service that receives a role (logs, firehose, events) to that role's ARN.
-func CustomerRoleStatements(cfg Config, passRoles map[string]interface{}) []interface{} {
+// the service that receives a role (logs, firehose, events) to that role's ARN;
+// accessKeySecret is the ARN of the stack's access-key secret (in its region).
+func CustomerRoleStatements(cfg Config, passRoles map[string]interface{}, accessKeySecret interface{}) []interface{} {
 	stmt := func(sid string, actions []string, resources ...interface{}) map[string]interface{} {
 		return map[string]interface{}{"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
 	}
 	pass := stmt("PassSightlineRoles", []string{"iam:PassRole"}, passRoles["logs"], passRoles["firehose"], passRoles["events"])
 	pass["Condition"] = map[string]interface{}{"StringEquals": map[string]interface{}{
 		"iam:PassedToService": []string{"logs.amazonaws.com", "firehose.amazonaws.com", "events.amazonaws.com"},
+	}}
+	copies := stmt("CopyAccessKeyToOtherRegions",
+		[]string{"secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:DeleteSecret"},
+		sub(arnAccessKeyCopies))
+	// The copies' name pattern also matches the stack's own secret: never in its region.
+	copies["Condition"] = map[string]interface{}{"StringNotEquals": map[string]interface{}{
+		"aws:RequestedRegion": map[string]interface{}{"Ref": "AWS::Region"},
 	}}
 	return []interface{}{
 		// ListFunctions does not support resource-level permissions.
@@ -417,13 +439,18 @@ func CustomerRoleStatements(cfg Config, passRoles map[string]interface{}) []inte
 			sub(arnManagedStreams)),
 		// The backup bucket of a stream Sightline creates in another region.
 		stmt("CreateBackupBuckets", []string{"s3:CreateBucket"}, sub(arnBackupBuckets)),
+		// A stream Sightline creates in another region presents the access key
+		// from a secret in that region: Sightline reads the stack's secret and
+		// writes the same-named copy there (and deletes it on removal).
+		stmt("ReadAccessKey", []string{"secretsmanager:GetSecretValue"}, accessKeySecret),
+		copies,
 		pass,
 	}
 }
 
 func customerRoleWildcards(st awscdk.Stack, cfg Config) []string {
 	out := []string{"Resource::*"}
-	for _, a := range []string{arnFunctions, arnVendorLayers(cfg), arnLambdaLogs, arnVendorDestination(cfg), arnManagedRules, arnManagedStreams, arnBackupBuckets} {
+	for _, a := range []string{arnFunctions, arnVendorLayers(cfg), arnLambdaLogs, arnVendorDestination(cfg), arnManagedRules, arnManagedStreams, arnBackupBuckets, arnAccessKeyCopies} {
 		out = append(out, "Resource::"+flattenRef(sub(a)))
 	}
 	return out

@@ -475,12 +475,80 @@ func TestCustomerRole(t *testing.T) {
 		if reflect.DeepEqual(st["Resource"], []any{"*"}) && !reflect.DeepEqual(st["Action"], []any{"lambda:ListFunctions"}) {
 			t.Errorf("statement %v has Resource *", st["Sid"])
 		}
-		if st["Sid"] != "ListFunctions" && st["Sid"] != "PassSightlineRoles" &&
+		// ReadAccessKey names the stack's own secret (a Ref), checked by TestCustomerAccessKeyCopies.
+		if st["Sid"] != "ListFunctions" && st["Sid"] != "PassSightlineRoles" && st["Sid"] != "ReadAccessKey" &&
 			!strings.Contains(string(b), "${AWS::AccountId}") && !strings.Contains(string(b), synth.cfg.VendorAccount) {
 			t.Errorf("statement %v not scoped to an account: %s", st["Sid"], b)
 		}
 	}
 	golden(t, "customer-role.json", role)
+}
+
+// TestCustomerAccessKeyCopies: the integration role reads only the stack's
+// access-key secret and writes copies of it only outside the stack's region; the
+// Firehose role reads the stack's secret and the copies, nothing else of Secrets Manager.
+func TestCustomerAccessKeyCopies(t *testing.T) {
+	secretRef := ""
+	for id := range resources(synth.customer, "AWS::SecretsManager::Secret") {
+		if strings.HasPrefix(id, "FirehoseAccessKeySecret") {
+			secretRef = id
+		}
+	}
+	if secretRef == "" {
+		t.Fatal("no FirehoseAccessKeySecret")
+	}
+	copies := map[string]any{"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:" + CustomerAccessKeySecret + "-*"}
+	notHere := map[string]any{"StringNotEquals": map[string]any{"aws:RequestedRegion": map[string]any{"Ref": "AWS::Region"}}}
+	want := map[string]map[string]any{
+		"ReadAccessKey": {"Action": []any{"secretsmanager:GetSecretValue"}, "Resource": []any{map[string]any{"Ref": secretRef}}},
+		"CopyAccessKeyToOtherRegions": {"Condition": notHere, "Resource": []any{copies}, "Action": []any{
+			"secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:DeleteSecret"}},
+	}
+	got := map[string]map[string]any{}
+	for _, s := range props(synth.customer["Resources"].(map[string]any)["IntegrationRole"].(map[string]any))["Policies"].([]any)[0].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+		st := s.(map[string]any)
+		for _, a := range asList(st["Action"]) {
+			if strings.HasPrefix(a.(string), "secretsmanager:") {
+				sid := st["Sid"].(string)
+				got[sid] = map[string]any{"Action": st["Action"], "Resource": st["Resource"]}
+				if st["Condition"] != nil {
+					got[sid]["Condition"] = st["Condition"]
+				}
+				break
+			}
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("integration role's Secrets Manager statements:\n got %v\nwant %v", got, want)
+	}
+
+	// The Firehose role's Secrets Manager grants (its DefaultPolicy).
+	var fhActions []string
+	var fhResources []any
+	for id, r := range resources(synth.customer, "AWS::IAM::Policy") {
+		if !strings.HasPrefix(id, "FirehoseRoleDefaultPolicy") {
+			continue
+		}
+		for _, s := range props(r)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			st := s.(map[string]any)
+			for _, a := range asList(st["Action"]) {
+				if strings.HasPrefix(a.(string), "secretsmanager:") {
+					fhActions = append(fhActions, a.(string))
+					fhResources = append(fhResources, st["Resource"])
+				}
+			}
+		}
+	}
+	b, _ := json.Marshal(fhResources)
+	if len(fhActions) != 3 || !strings.Contains(string(b), `":secretsmanager:*:"`) || !strings.Contains(string(b), `":secret:`+CustomerAccessKeySecret+`-*"`) ||
+		!strings.Contains(string(b), `{"Ref":"`+secretRef+`"}`) {
+		t.Errorf("Firehose role's Secrets Manager grants: %v on %s (want the stack's secret and the copies, read only)", fhActions, b)
+	}
+	for _, a := range fhActions {
+		if a != "secretsmanager:GetSecretValue" && a != "secretsmanager:DescribeSecret" {
+			t.Errorf("Firehose role may %s", a)
+		}
+	}
 }
 
 func TestCustomerStandalone(t *testing.T) {

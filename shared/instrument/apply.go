@@ -46,16 +46,11 @@ func (in *Instrumenter) Apply(ctx context.Context, integ *integration.Integratio
 	if err != nil {
 		return Result{}, err
 	}
-	var res applied
-	if fn.Instrument && integ.HomeRegion != "" && region != integ.HomeRegion {
-		err = homeRegionOnly(integ.HomeRegion, region)
-	} else {
-		apis, cerr := in.Connect(ctx, integ, region)
-		if cerr != nil {
-			return Result{}, fmt.Errorf("connect to %s: %w", region, cerr)
-		}
-		res, err = in.apply(ctx, integ, fn, apis)
+	apis, err := in.Connect(ctx, integ, region)
+	if err != nil {
+		return Result{}, fmt.Errorf("connect to %s: %w", region, err)
 	}
+	res, err := in.apply(ctx, integ, fn, apis)
 	st := fn.State
 	st.UpdatedAt = in.now()
 	if err != nil {
@@ -70,21 +65,6 @@ func (in *Instrumenter) Apply(ctx context.Context, integ *integration.Integratio
 		return res.Result, errors.Join(err, perr)
 	}
 	return res.Result, err
-}
-
-// RegionNotSupported is the LimitError code of a function outside the
-// integration's home region.
-const RegionNotSupported = "RegionNotSupported"
-
-// homeRegionOnly: log collection needs the region's Firehose stream to present
-// the integration's access key from a Secrets Manager secret in that region.
-// The customer stack creates that secret (and its stream) in the home region
-// only, and Sightline keeps only the key's hash, so it cannot create the secret
-// elsewhere: instrumentation is limited to the home region (docs/deploy.md).
-func homeRegionOnly(home, region string) error {
-	return &LimitError{Code: RegionNotSupported, Message: fmt.Sprintf(
-		"Sightline instruments functions only in %s, the region of the Sightline integration stack; this function is in %s. "+
-			"Its inventory and configuration are still read; instrumentation of other regions is not supported yet", home, region)}
 }
 
 type applied struct {
@@ -317,8 +297,11 @@ func backupBucket(account, region string) string {
 const lambdaChangePattern = `{"source":["aws.lambda"],"detail-type":["AWS API Call via CloudTrail"],` +
 	`"detail":{"eventSource":["lambda.amazonaws.com"],"eventName":["CreateFunction20150331","UpdateFunctionConfiguration20150331v2","UpdateFunctionCode20150331v2"]}}`
 
-// ensureRegion creates the region's Firehose stream and EventBridge forwarding
-// rule on first use and returns the stream's ARN.
+// ensureRegion creates the region's access-key copy (outside the home region),
+// Firehose stream and EventBridge forwarding rule on first use and returns the
+// stream's ARN. The copy is refreshed on every first use of the region by an
+// Instrumenter, even when the stream exists, so a key rotated in the home secret
+// reaches the other regions.
 func (in *Instrumenter) ensureRegion(ctx context.Context, integ *integration.Integration, region string, apis *AccountAPIs) (string, error) {
 	k := integ.ID + "|" + region
 	if v, ok := in.ready.Load(k); ok {
@@ -329,8 +312,16 @@ func (in *Instrumenter) ensureRegion(ctx context.Context, integ *integration.Int
 	if region == integ.HomeRegion && integ.FirehoseARN != "" {
 		stream = integ.FirehoseARN
 	} else {
+		// The home region's stack-created secret; elsewhere Sightline's copy of it.
+		secret := "arn:aws:secretsmanager:" + region + ":" + account + ":secret:" + in.Config.AccessKeySecretName
+		if copiesSecret(integ, region) {
+			var err error
+			if secret, err = in.copyAccessKey(ctx, integ, region, apis); err != nil {
+				return "", err
+			}
+		}
 		var err error
-		if stream, err = in.ensureStream(ctx, integ, account, region, apis); err != nil {
+		if stream, err = in.ensureStream(ctx, integ, account, region, secret, apis); err != nil {
 			return "", err
 		}
 	}
@@ -359,7 +350,9 @@ func (in *Instrumenter) ensureRegion(ctx context.Context, integ *integration.Int
 	return stream, nil
 }
 
-func (in *Instrumenter) ensureStream(ctx context.Context, integ *integration.Integration, account, region string, apis *AccountAPIs) (string, error) {
+// ensureStream returns the region's stream, creating it (with its backup bucket)
+// with the access key of secretARN when it does not exist.
+func (in *Instrumenter) ensureStream(ctx context.Context, integ *integration.Integration, account, region, secretARN string, apis *AccountAPIs) (string, error) {
 	name := in.Config.StreamName
 	desc, err := apis.Firehose.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: &name})
 	var nf *fhtypes.ResourceNotFoundException
@@ -395,7 +388,7 @@ func (in *Instrumenter) ensureStream(ctx context.Context, integ *integration.Int
 			},
 			SecretsManagerConfiguration: &fhtypes.SecretsManagerConfiguration{
 				Enabled:   aws.Bool(true),
-				SecretARN: aws.String("arn:aws:secretsmanager:" + region + ":" + account + ":secret:" + in.Config.AccessKeySecretName),
+				SecretARN: aws.String(secretARN),
 				RoleARN:   aws.String(firehoseRole),
 			},
 			RoleARN:      aws.String(firehoseRole),

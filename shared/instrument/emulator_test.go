@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,6 +97,7 @@ func needEmulators(t *testing.T) {
 // customer is a stand-in customer account in moto, acting through its own deploy session.
 type customer struct {
 	account string
+	cfg     aws.Config // the deploy session in the home region
 	lambda  *lambda.Client
 	logs    *cloudwatchlogs.Client
 	fh      *firehose.Client
@@ -125,7 +128,7 @@ func newCustomer(t *testing.T) *customer {
 	base := emulator.Config(emu.moto, region)
 	base.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(base),
 		"arn:aws:iam::"+acct+":role/deploy-role", func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "GitHubActions" }))
-	c := &customer{account: acct, lambda: lambda.NewFromConfig(base), logs: cloudwatchlogs.NewFromConfig(base),
+	c := &customer{account: acct, cfg: base, lambda: lambda.NewFromConfig(base), logs: cloudwatchlogs.NewFromConfig(base),
 		fh: firehose.NewFromConfig(base), iam: iam.NewFromConfig(base), events: eventbridge.NewFromConfig(base)}
 	out, err := c.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("fn-role"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`)})
 	if err != nil {
@@ -247,10 +250,17 @@ type harness struct {
 
 func newHarness(t *testing.T, instrumentNew bool) *harness {
 	t.Helper()
+	return newHarnessIn(t, instrumentNew, region)
+}
+
+// newHarnessIn is newHarness with the integration enabled in regions (the first
+// one, region, is its home).
+func newHarnessIn(t *testing.T, instrumentNew bool, regions ...string) *harness {
+	t.Helper()
 	ctx := context.Background()
 	h := &harness{cust: newCustomer(t)}
 	h.store = &integration.Store{DB: emu.ddb, Table: emu.table}
-	svc := &integration.Service{Store: h.store, Regions: []string{region}}
+	svc := &integration.Service{Store: h.store, Regions: regions}
 	created, err := svc.Create(ctx, integration.CreateRequest{Tenant: "acme", OrgID: "org-acme", InstrumentNewFunctions: instrumentNew})
 	if err != nil {
 		t.Fatal(err)
@@ -458,7 +468,7 @@ func TestDriftRepairedOnceAndOwnChangesIgnored(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	for name, tc := range map[string]struct {
+	cases := map[string]struct {
 		fixture string
 		want    instrument.Outcome
 		updates int // UpdateFunctionConfiguration calls it may make
@@ -468,7 +478,9 @@ func TestDriftRepairedOnceAndOwnChangesIgnored(t *testing.T) {
 		"3 code update":              {"update_function_code.json", instrument.OutcomeInSync, 0},
 		"4 own update":               {"sightline_own_update.json", instrument.OutcomeIgnoredOwn, 0},
 		"5 failed call":              {"update_failed_call.json", instrument.OutcomeIgnoredFailed, 0},
-	} {
+	}
+	for _, name := range slices.Sorted(maps.Keys(cases)) { // in order: each case sees the account the previous left
+		tc := cases[name]
 		t.Run(name, func(t *testing.T) {
 			n := h.lambda.count()
 			o, err := h.inst.HandleAPICall(ctx, h.event(t, tc.fixture))

@@ -6,23 +6,23 @@
 // customer's configuration, limits checked first, restored exactly on
 // un-instrument. It also repairs drift reported by CloudTrail events.
 //
-// Instrumenting (turning the toggle on) is limited to the integration's home
-// region, where the customer stack created the Firehose stream and the
-// access-key secret it reads: Sightline keeps only the key's hash and cannot
-// create that secret in another region. A function elsewhere gets the
-// RegionNotSupported LimitError recorded on it; un-instrumenting works anywhere.
-//
-// What Sightline creates in the home region, through the customer role, on the
-// first instrumentation there (the customer stack creates the IAM roles it uses
-// and the access-key secret; see Config):
+// Functions are instrumented in every enabled region. Sightline creates, through
+// the customer role, on the first use of a region (the customer stack creates the
+// IAM roles it uses and, in its home region, the access-key secret; see Config):
+//   - outside the home region, the Secrets Manager secret Config.AccessKeySecretName:
+//     a copy of the home region's secret (read with GetSecretValue there, held only
+//     in memory, never logged or stored by Sightline), which the region's stream
+//     presents to the receiver; Sightline keeps only the key's hash, so the home
+//     secret is the only source of the key,
 //   - the S3 bucket sightline-logs-backup-<account>-<region> (Firehose's failed-record backup),
 //   - the Firehose stream Config.StreamName (HTTP endpoint: Sightline's receiver;
-//     common attributes region and integration; access key from the customer's
-//     Secrets Manager secret), unless the stack reported its own Firehose in its home region,
+//     common attributes region and integration; access key from the region's
+//     secret), unless the stack reported its own Firehose in its home region,
 //   - the EventBridge rule Config.RuleName on the default bus, forwarding Lambda's
 //     "AWS API Call via CloudTrail" events to Sightline's bus (Config.EventBusARN).
 //
-// Removing an integration deletes these again.
+// Removing an integration deletes these again (the copies of the secret, never the
+// home one, which the stack owns).
 package instrument
 
 import (
@@ -40,6 +40,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/sightline/sightline/shared/integration"
 )
@@ -113,7 +114,8 @@ type Config struct {
 	FirehoseRoleName string // Firehose -> S3 backup and secret, default "sightline-firehose"
 	EventsRoleName   string // EventBridge cross-account forwarding, default "sightline-events-forwarder"
 	// AccessKeySecretName is the customer-account Secrets Manager secret holding the
-	// Firehose access key (created by the customer stack), default "sightline/firehose-access-key".
+	// Firehose access key (created by the customer stack in its home region, copied
+	// by Sightline to the others), default "sightline/firehose-access-key".
 	AccessKeySecretName string
 	// ReceiverURL is Sightline's Firehose HTTP endpoint (firehose-receiver).
 	ReceiverURL string
@@ -187,6 +189,17 @@ type BucketAPI interface {
 	CreateBucket(ctx context.Context, in *s3.CreateBucketInput, opts ...func(*s3.Options)) (*s3.CreateBucketOutput, error)
 }
 
+// SecretsAPI is the part of the Secrets Manager API the access-key copy uses:
+// GetSecretValue in the home region; CreateSecret, PutSecretValue, DescribeSecret
+// and DeleteSecret in the others.
+type SecretsAPI interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	CreateSecret(ctx context.Context, in *secretsmanager.CreateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
+	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+	DeleteSecret(ctx context.Context, in *secretsmanager.DeleteSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
+}
+
 // AccountAPIs are clients acting as the customer role in one region.
 type AccountAPIs struct {
 	Lambda   LambdaAPI
@@ -194,6 +207,7 @@ type AccountAPIs struct {
 	Firehose FirehoseAPI
 	Events   EventsAPI
 	S3       BucketAPI
+	Secrets  SecretsAPI
 }
 
 // Connector returns clients for an integration's account in region.
@@ -212,6 +226,7 @@ func RoleConnector(roles *integration.Roles) Connector {
 			Firehose: firehose.NewFromConfig(cfg),
 			Events:   eventbridge.NewFromConfig(cfg),
 			S3:       s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil }),
+			Secrets:  secretsmanager.NewFromConfig(cfg),
 		}, nil
 	}
 }

@@ -22,8 +22,9 @@ type RemoveResult struct {
 }
 
 // Remove un-instruments every function, deletes what Sightline created in each
-// region (Firehose stream, forwarding rule; the backup bucket is left, it may hold
-// undelivered records), and marks the integration removed. Failures to
+// region (Firehose stream, forwarding rule, the copy of the access-key secret
+// outside the home region; the backup bucket is left, it may hold undelivered
+// records), and marks the integration removed. Failures to
 // un-instrument single functions are recorded on them and counted; the
 // integration is still marked removed so the customer can delete their stack.
 func (in *Instrumenter) Remove(ctx context.Context, integ *integration.Integration) (RemoveResult, error) {
@@ -79,6 +80,11 @@ func (in *Instrumenter) removeRegion(ctx context.Context, integ *integration.Int
 		var nf *fhtypes.ResourceNotFoundException
 		if err != nil && !errors.As(err, &nf) {
 			errs = append(errs, fmt.Errorf("delete firehose: %w", err))
+		}
+	}
+	if copiesSecret(integ, region) {
+		if err := in.deleteAccessKeyCopy(ctx, region, apis); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
