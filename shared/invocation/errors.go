@@ -55,6 +55,12 @@ func (p *Parser) text(ts int64, m []byte) {
 		}
 		return
 	}
+	// A telemetry line is long (kilobytes of base64): recognise it by its prefix
+	// before scanning it for failure anchors.
+	if bytes.HasPrefix(m, []byte(telemetry.Prefix)) {
+		p.telemetryLine(m)
+		return
+	}
 	if isPythonLogger(m) {
 		return
 	}
@@ -66,10 +72,6 @@ func (p *Parser) text(ts int64, m []byte) {
 		}
 	}
 	if !hit {
-		return
-	}
-	if bytes.HasPrefix(m, []byte(telemetry.Prefix)) {
-		p.telemetryLine(m)
 		return
 	}
 	if i := bytes.Index(m, taskTimedOut); i >= 0 {
