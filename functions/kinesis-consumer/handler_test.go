@@ -13,31 +13,10 @@ import (
 
 	"github.com/sightline/sightline/shared/cost"
 	"github.com/sightline/sightline/shared/ingest"
-	"github.com/sightline/sightline/shared/metrics"
-	"github.com/sightline/sightline/shared/store"
+	"github.com/sightline/sightline/shared/ingest/ingesttest"
 )
 
-// memStore stands in for DynamoDB: it applies nothing and can fail every write
-// transiently, as a throttled table does.
-type memStore struct{ throttled bool }
-
-func (m memStore) ApplyAggregates(_ context.Context, ups []store.AggregateUpdate) []error {
-	errs := make([]error, len(ups))
-	for i := range errs {
-		if m.throttled {
-			errs[i] = store.ErrThrottled
-		}
-	}
-	return errs
-}
-
-func (m memStore) ApplyErrorTypes(_ context.Context, ups []store.ErrorTypeUpdate) []store.ErrorTypeResult {
-	return make([]store.ErrorTypeResult, len(ups))
-}
-
-func (m memStore) MarkActive(context.Context, metrics.Function, int64) error { return nil }
-
-func invoke(t *testing.T, st memStore, payload []byte) events.KinesisEventResponse {
+func invoke(t *testing.T, st *ingesttest.Store, payload []byte) events.KinesisEventResponse {
 	t.Helper()
 	p := ingest.NewPipeline(st, ingest.Config{Prices: cost.DefaultPrices})
 	tenancy := ingest.TenantFunc(func(context.Context, string) (string, error) { return "t", nil })
@@ -60,7 +39,7 @@ func TestAWSSampleEventIsCountedNotRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp := invoke(t, memStore{}, payload); len(resp.BatchItemFailures) != 0 {
+	if resp := invoke(t, &ingesttest.Store{}, payload); len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("bad bytes were reported for retry: %+v", resp)
 	}
 }
@@ -80,7 +59,7 @@ func TestThrottledWriteNamesFirstRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := invoke(t, memStore{throttled: true}, payload)
+	resp := invoke(t, &ingesttest.Store{Throttled: true}, payload)
 	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != ev.Records[1].Kinesis.SequenceNumber {
 		t.Fatalf("response %+v, want the second record's sequence number", resp)
 	}
