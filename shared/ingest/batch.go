@@ -73,6 +73,16 @@ func (b *Batch) fail(i int, transient bool, err error) {
 	b.failures[i] = &RecordError{Index: i, ID: b.ids[i], Transient: transient, Err: err}
 }
 
+// countTransient derives Stats.TransientRecords from the failures.
+func (b *Batch) countTransient() {
+	b.Stats.TransientRecords = 0
+	for _, f := range b.failures {
+		if f.Transient {
+			b.Stats.TransientRecords++
+		}
+	}
+}
+
 // add folds one document's contribution into the batch's updates.
 func (b *Batch) add(rec int32, id store.DocID, fn *fnEntry, minutes []minuteAcc, errs []errAcc, evs []Event) {
 	for _, m := range minutes {

@@ -165,10 +165,10 @@ func (c *Collector) Collect(ctx context.Context, src Source, records []logs.Reco
 			b.Stats.MalformedRecords++
 			b.fail(i, false, err)
 		default:
-			b.Stats.TransientRecords++
 			b.fail(i, true, err)
 		}
 	}
+	b.countTransient()
 	return b
 }
 

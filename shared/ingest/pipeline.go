@@ -149,12 +149,7 @@ func (p *Pipeline) apply(ctx context.Context, b *Batch) {
 			}
 		}
 	}
-	b.Stats.TransientRecords = 0
-	for _, f := range b.failures {
-		if f.Transient {
-			b.Stats.TransientRecords++
-		}
-	}
+	b.countTransient()
 }
 
 // report logs the batch's outcome: one summary line, and one line per failed record.
