@@ -7,18 +7,16 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/sightline/sightline/shared/instrument"
 	"github.com/sightline/sightline/shared/integration"
 )
 
 type config struct {
 	table          string
-	templateURL    string // TEMPLATE_URL: https://... (public, versioned) or s3://bucket/key (presigned per link)
-	roleName       string // CUSTOMER_ROLE_NAME
-	layerParameter string // LAYER_ARNS (SSM parameter name)
-	receiverURL    string // RECEIVER_URL
-	eventBusARN    string // EVENT_BUS_ARN: forwarding target, and the bus accounts are admitted to
-	destinationARN string // LOG_DESTINATION_ARN: the log destination accounts are admitted to
-	stackRegion    string // STACK_REGION (default us-east-1)
+	templateURL    string              // TEMPLATE_URL: https://... (public, versioned) or s3://bucket/key (presigned per link)
+	inst           instrument.Settings // EVENT_BUS_ARN: forwarding target, and the bus accounts are admitted to
+	destinationARN string              // LOG_DESTINATION_ARN: the log destination accounts are admitted to
+	stackRegion    string              // STACK_REGION (default us-east-1)
 	regions        []string
 }
 
@@ -28,12 +26,12 @@ var defaultRegions = []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2"
 	"ap-southeast-1", "ap-southeast-2", "sa-east-1"}
 
 func parseConfig(getenv func(string) string) (config, error) {
-	c := config{table: getenv("TABLE_NAME"), templateURL: getenv("TEMPLATE_URL"), roleName: getenv("CUSTOMER_ROLE_NAME"),
-		layerParameter: getenv("LAYER_ARNS"), receiverURL: getenv("RECEIVER_URL"), eventBusARN: getenv("EVENT_BUS_ARN"),
+	c := config{table: getenv("TABLE_NAME"), templateURL: getenv("TEMPLATE_URL"),
 		destinationARN: getenv("LOG_DESTINATION_ARN"), stackRegion: getenv("STACK_REGION"), regions: defaultRegions}
-	var errs []error
-	for name, v := range map[string]string{"TABLE_NAME": c.table, "TEMPLATE_URL": c.templateURL, "CUSTOMER_ROLE_NAME": c.roleName,
-		"LAYER_ARNS": c.layerParameter, "RECEIVER_URL": c.receiverURL, "EVENT_BUS_ARN": c.eventBusARN, "LOG_DESTINATION_ARN": c.destinationARN} {
+	inst, err := instrument.ParseSettings(getenv, true)
+	c.inst = inst
+	errs := []error{err}
+	for name, v := range map[string]string{"TABLE_NAME": c.table, "TEMPLATE_URL": c.templateURL, "LOG_DESTINATION_ARN": c.destinationARN} {
 		if v == "" {
 			errs = append(errs, fmt.Errorf("%s is required", name))
 		}
@@ -41,8 +39,8 @@ func parseConfig(getenv func(string) string) (config, error) {
 	if u, err := url.Parse(c.templateURL); c.templateURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "s3") || u.Host == "") {
 		errs = append(errs, errors.New("TEMPLATE_URL must be https://... or s3://bucket/key"))
 	}
-	if c.eventBusARN != "" && c.destinationARN != "" {
-		if _, err := integration.NewAdmission(nil, nil, nil, c.eventBusARN, c.destinationARN); err != nil {
+	if c.inst.EventBusARN != "" && c.destinationARN != "" {
+		if _, err := integration.NewAdmission(nil, nil, nil, c.inst.EventBusARN, c.destinationARN); err != nil {
 			errs = append(errs, fmt.Errorf("EVENT_BUS_ARN / LOG_DESTINATION_ARN: %w", err))
 		}
 	}

@@ -228,6 +228,7 @@ func TestParseConfig(t *testing.T) {
 		"complete":        {nil, true},
 		"https template":  {map[string]string{"TEMPLATE_URL": "https://b.s3.us-east-1.amazonaws.com/t.yaml?versionId=1"}, true},
 		"http template":   {map[string]string{"TEMPLATE_URL": "http://x/t.yaml"}, false},
+		"http receiver":   {map[string]string{"RECEIVER_URL": "http://r"}, false},
 		"gov region":      {map[string]string{"STACK_REGION": "us-gov-west-1"}, false},
 		"bad regions":     {map[string]string{"REGIONS": "us-east-1,nowhere"}, false},
 		"no bus":          {map[string]string{"EVENT_BUS_ARN": ""}, false},

@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/sightline/sightline/shared/instrument"
 	"github.com/sightline/sightline/shared/integration"
@@ -40,14 +39,12 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
-	layers, err := instrument.LoadLayers(ctx, ssm.NewFromConfig(awsCfg), cfg.layerParameter)
+	store := &integration.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.table}
+	roles := &integration.Roles{Base: awsCfg}
+	inst, err := instrument.New(ctx, awsCfg, store, cfg.inst)
 	if err != nil {
 		return err
 	}
-	store := &integration.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.table}
-	roles := &integration.Roles{Base: awsCfg}
-	inst := &instrument.Instrumenter{Store: store, Connect: instrument.RoleConnector(roles),
-		Config: instrument.Config{Layers: layers, RoleName: cfg.roleName, ReceiverURL: cfg.receiverURL, EventBusARN: cfg.eventBusARN}}
 	inv := &integration.Inventory{Store: store, Lambda: func(ctx context.Context, in *integration.Integration, region string) (integration.FunctionLister, error) {
 		c, err := roles.Config(in, "inventory", region)
 		if err != nil {
@@ -55,7 +52,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		}
 		return awslambda.NewFromConfig(c), nil
 	}}
-	adm, err := integration.NewAdmission(eventbridge.NewFromConfig(awsCfg), cloudwatchlogs.NewFromConfig(awsCfg), store, cfg.eventBusARN, cfg.destinationARN)
+	adm, err := integration.NewAdmission(eventbridge.NewFromConfig(awsCfg), cloudwatchlogs.NewFromConfig(awsCfg), store, cfg.inst.EventBusARN, cfg.destinationARN)
 	if err != nil {
 		return err
 	}

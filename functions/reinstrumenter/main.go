@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/sightline/sightline/shared/instrument"
 	"github.com/sightline/sightline/shared/integration"
@@ -35,15 +34,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
-	layers, err := instrument.LoadLayers(ctx, ssm.NewFromConfig(awsCfg), cfg.layerParameter)
+	inst, err := instrument.New(ctx, awsCfg, &integration.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.table}, cfg.inst)
 	if err != nil {
 		return err
 	}
-	h := &handler{inst: &instrument.Instrumenter{
-		Store:   &integration.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.table},
-		Connect: instrument.RoleConnector(&integration.Roles{Base: awsCfg}),
-		Config:  instrument.Config{Layers: layers, RoleName: cfg.roleName, ReceiverURL: cfg.receiverURL, EventBusARN: cfg.eventBusARN},
-	}}
+	h := &handler{inst: inst}
 	lambda.Start(h.handle)
 	return nil
 }
